@@ -38,7 +38,7 @@ int gw_service_ready(void);
  * bytes; newlines become spaces so the line stays one line).
  */
 int gw_service_status(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+    __attribute__((format(printf, 1, 2)));
 
 /*
  * RELOADING=1 together with MONOTONIC_USEC=<now on CLOCK_MONOTONIC>, as
