@@ -24,19 +24,19 @@
 #include "route.h"
 
 /* Defaults (spec "Config file"). */
-#define GW_CONFIG_DEFAULT_BASE_TOPIC "coapbridge"
-#define GW_CONFIG_DEFAULT_LISTEN "[::]:5683"
-#define GW_CONFIG_DEFAULT_MAX_MESSAGE_SIZE 1152 /* RFC 7252 §4.6 */
-#define GW_CONFIG_DEFAULT_REQUEST_TIMEOUT_MS 10000
-#define GW_CONFIG_DEFAULT_MQTT_HOST "localhost"
-#define GW_CONFIG_DEFAULT_MQTT_PORT 1883
-#define GW_CONFIG_DEFAULT_MQTT_TLS_PORT 8883
-#define GW_CONFIG_DEFAULT_KEEPALIVE 30
-#define GW_CONFIG_DEFAULT_QOS 1
-#define GW_CONFIG_DEFAULT_QUEUE_LIMIT 10000
+#define GW_CONFIG_DEFAULT_BASE_TOPIC           "coapbridge"
+#define GW_CONFIG_DEFAULT_LISTEN               "[::]:5683"
+#define GW_CONFIG_DEFAULT_MAX_MESSAGE_SIZE     1152 /* RFC 7252 §4.6 */
+#define GW_CONFIG_DEFAULT_REQUEST_TIMEOUT_MS   10000
+#define GW_CONFIG_DEFAULT_MQTT_HOST            "localhost"
+#define GW_CONFIG_DEFAULT_MQTT_PORT            1883
+#define GW_CONFIG_DEFAULT_MQTT_TLS_PORT        8883
+#define GW_CONFIG_DEFAULT_KEEPALIVE            30
+#define GW_CONFIG_DEFAULT_QOS                  1
+#define GW_CONFIG_DEFAULT_QUEUE_LIMIT          10000
 #define GW_CONFIG_DEFAULT_AVAILABILITY_TIMEOUT 900
-#define GW_CONFIG_DEFAULT_DISCOVERY_PREFIX "homeassistant"
-#define GW_CONFIG_DEFAULT_BRIGHTNESS_SCALE 255
+#define GW_CONFIG_DEFAULT_DISCOVERY_PREFIX     "homeassistant"
+#define GW_CONFIG_DEFAULT_BRIGHTNESS_SCALE     255
 
 /*
  * Where a setting came from: @file is the file that held it (an @include'd
@@ -48,25 +48,25 @@ struct gw_config_loc {
 };
 
 struct gw_config_gateway {
-	const char *id;		/* default: hostname, sanitised to [A-Za-z0-9_-] */
+	const char *id; /* default: hostname, sanitised to [A-Za-z0-9_-] */
 	const char *base_topic; /* default "coapbridge" */
-	bool default_routes;	/* default true */
+	bool default_routes;    /* default true */
 };
 
 struct gw_config_coap {
 	struct ucoap_addr *listen; /* default one entry: [::]:5683 */
 	size_t n_listen;
-	bool allow_unknown_devices; /* default false */
-	uint32_t max_message_size;  /* 64..65535, default 1152 */
-	uint32_t ack_timeout_ms;    /* 100..600000, default 2000 */
-	double ack_random_factor;   /* 1.0..10.0, default 1.5 */
-	uint32_t max_retransmit;    /* 0..20, default 4 */
+	bool allow_unknown_devices;  /* default false */
+	uint32_t max_message_size;   /* 64..65535, default 1152 */
+	uint32_t ack_timeout_ms;     /* 100..600000, default 2000 */
+	double ack_random_factor;    /* 1.0..10.0, default 1.5 */
+	uint32_t max_retransmit;     /* 0..20, default 4 */
 	uint32_t request_timeout_ms; /* 1..3600000, default 10000 */
 };
 
 enum gw_mqtt_protocol {
 	GW_MQTT_V311 = 311, /* "v3.1.1" */
-	GW_MQTT_V5 = 5,	    /* "v5" (default) */
+	GW_MQTT_V5 = 5,     /* "v5" (default) */
 };
 
 /*
@@ -79,22 +79,22 @@ struct gw_config_tls {
 	const char *ca_path;   /* a directory of CA certificates, may be NULL */
 	const char *cert_file; /* client certificate, may be NULL */
 	const char *key_file;  /* its key, may be NULL */
-	const char *version;   /* "tlsv1.2" or "tlsv1.3", NULL: library default */
-	const char *ciphers;   /* OpenSSL cipher list, may be NULL */
+	const char *version; /* "tlsv1.2" or "tlsv1.3", NULL: library default */
+	const char *ciphers; /* OpenSSL cipher list, may be NULL */
 	bool insecure; /* skip the server hostname check (default false) */
 	struct gw_config_loc loc;
 };
 
 struct gw_config_mqtt {
 	const char *host;      /* default "localhost" */
-	uint16_t port;	       /* default 1883, or 8883 with tls */
+	uint16_t port;         /* default 1883, or 8883 with tls */
 	const char *client_id; /* default "coapbridge-" + gateway.id */
 	const char *username;  /* may be NULL */
 	const char *password;  /* first line of password_file, may be NULL */
 	const char *password_file; /* as configured, may be NULL */
 	enum gw_mqtt_protocol protocol;
-	uint32_t keepalive;   /* s, 5..65535, default 30 */
-	int qos;	      /* 0..2, default 1: the default for routes */
+	uint32_t keepalive; /* s, 5..65535, default 30 */
+	int qos;            /* 0..2, default 1: the default for routes */
 	struct gw_config_tls tls;
 	uint32_t queue_limit; /* 1..10000000, default 10000 */
 };
@@ -106,7 +106,7 @@ struct gw_config_device {
 	struct ucoap_addr addr;
 	uint16_t port;
 	uint32_t availability_timeout; /* s, default 900 */
-	const char **publish;	       /* MQTT topic filters, validated */
+	const char **publish;          /* MQTT topic filters, validated */
 	size_t n_publish;
 	const char **subscribe;
 	size_t n_subscribe;
@@ -114,9 +114,9 @@ struct gw_config_device {
 };
 
 /* Method bits for uplink routes. */
-#define GW_METHOD_GET 0x1u
-#define GW_METHOD_POST 0x2u
-#define GW_METHOD_PUT 0x4u
+#define GW_METHOD_GET    0x1u
+#define GW_METHOD_POST   0x2u
+#define GW_METHOD_PUT    0x4u
 #define GW_METHOD_DELETE 0x8u
 
 enum gw_payload_mode {
@@ -131,11 +131,11 @@ enum gw_senml_mode {
 
 /* routes.uplink: a device's request -> an MQTT publish. */
 struct gw_config_uplink {
-	struct gw_pattern path;	  /* path.text is the configured string */
-	unsigned methods;	  /* GW_METHOD_* bits, default POST|PUT */
+	struct gw_pattern path;   /* path.text is the configured string */
+	unsigned methods;         /* GW_METHOD_* bits, default POST|PUT */
 	struct gw_template topic; /* {N}, {device}, {path} allowed */
-	int qos;		  /* default mqtt.qos */
-	bool retain;		  /* default false */
+	int qos;                  /* default mqtt.qos */
+	bool retain;              /* default false */
 	enum gw_payload_mode payload;
 	enum gw_senml_mode senml;
 	struct gw_config_loc loc;
@@ -144,7 +144,7 @@ struct gw_config_uplink {
 /* routes.downlink: an MQTT message -> a CoAP request to a device. */
 struct gw_config_downlink {
 	struct gw_pattern topic;
-	uint8_t method; /* CoAP code: 1 GET, 2 POST, 3 PUT, 4 DELETE */
+	uint8_t method;  /* CoAP code: 1 GET, 2 POST, 3 PUT, 4 DELETE */
 	const char *uri; /* as written: "coap://HOST/path[?query]" */
 	/*
 	 * The uri split up. @host is a template of captures only; when it is
@@ -161,19 +161,19 @@ struct gw_config_downlink {
 	uint32_t timeout_ms; /* default coap.request_timeout_ms */
 	bool has_response_topic;
 	struct gw_template response_topic; /* {N}, {device} allowed */
-	bool accept_retained;		   /* default false */
+	bool accept_retained;              /* default false */
 	struct gw_config_loc loc;
 };
 
 /* routes.observe: observe a device resource, publish each notification. */
 struct gw_config_observe {
-	const char *uri; /* as written: "coap://DEVICE/path[?query]" */
-	int device;	 /* index in devices[] (the host must be one) */
+	const char *uri;   /* as written: "coap://DEVICE/path[?query]" */
+	int device;        /* index in devices[] (the host must be one) */
 	const char *path;  /* Uri-Path joined with '/', no leading '/' */
 	const char *query; /* after '?', or NULL */
 	struct gw_template topic; /* {device} and {path} allowed */
-	int qos;		  /* default mqtt.qos */
-	bool retain;		  /* default false */
+	int qos;                  /* default mqtt.qos */
+	bool retain;              /* default false */
 	struct gw_config_loc loc;
 };
 
@@ -189,10 +189,10 @@ enum gw_ha_component {
 /* homeassistant.entities: every string may be NULL when not configured. */
 struct gw_config_entity {
 	const char *device_name; /* must be a configured device */
-	int device;		 /* its index in devices[] */
+	int device;              /* its index in devices[] */
 	enum gw_ha_component component;
 	const char *component_name; /* "sensor", "switch"... */
-	const char *object_id;	    /* [A-Za-z0-9_-]+, unique per device */
+	const char *object_id;      /* [A-Za-z0-9_-]+, unique per device */
 	const char *name;
 	const char *state_topic;   /* required for sensor, binary_sensor */
 	const char *command_topic; /* required for switch, light, number,
@@ -217,7 +217,7 @@ struct gw_config_entity {
 };
 
 struct gw_config_homeassistant {
-	bool enabled;		      /* default false */
+	bool enabled;                 /* default false */
 	const char *discovery_prefix; /* default "homeassistant" */
 	struct gw_config_entity *entities;
 	size_t n_entities;
@@ -256,8 +256,8 @@ struct gw_config {
  * "coap.max_message_size: 99999999 is out of range (64..65535)".
  * Every argument is valid only during the call.
  */
-typedef void (*gw_config_report_fn)(void *user, const char *file,
-				    unsigned line, const char *message);
+typedef void (*gw_config_report_fn)(void *user, const char *file, unsigned line,
+				    const char *message);
 
 /*
  * Parse and validate @path. Every problem that can be found is reported

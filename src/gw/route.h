@@ -56,8 +56,7 @@ struct gw_seg {
  * point into @s. "" gives 0 segments; "a/" gives "a" and "". Returns the
  * number of segments or -E2BIG when there are more than @max.
  */
-int gw_path_split(const char *s, size_t len, struct gw_seg *segs,
-		  unsigned max);
+int gw_path_split(const char *s, size_t len, struct gw_seg *segs, unsigned max);
 
 /* ---- Patterns ---- */
 
@@ -68,7 +67,7 @@ enum gw_pattern_kind {
 };
 
 struct gw_pattern_seg {
-	uint8_t kind;	 /* enum gw_pattern_kind */
+	uint8_t kind;    /* enum gw_pattern_kind */
 	const char *lit; /* GW_SEG_LITERAL: points into gw_pattern.text */
 	size_t len;
 };
@@ -79,7 +78,7 @@ struct gw_pattern {
 	struct gw_pattern_seg *segs;
 	unsigned nsegs;
 	unsigned nwild; /* wildcards ('+' and '#') = number of captures */
-	bool hash;	/* the last segment is '#' */
+	bool hash;      /* the last segment is '#' */
 };
 
 /*
@@ -123,15 +122,15 @@ enum gw_tmpl_kind {
 };
 
 struct gw_tmpl_part {
-	uint8_t kind;	 /* enum gw_tmpl_kind */
-	unsigned n;	 /* GW_TMPL_CAP: the capture number, from 1 */
+	uint8_t kind;    /* enum gw_tmpl_kind */
+	unsigned n;      /* GW_TMPL_CAP: the capture number, from 1 */
 	const char *lit; /* GW_TMPL_LIT: points into gw_template.text */
 	size_t len;
 };
 
 /* Which placeholders a template may use (flags for _compile). */
 #define GW_TMPL_ALLOW_DEVICE 0x1u
-#define GW_TMPL_ALLOW_PATH 0x2u
+#define GW_TMPL_ALLOW_PATH   0x2u
 
 /* A compiled template: plain data owned by whoever called _compile. */
 struct gw_template {
@@ -149,14 +148,14 @@ struct gw_template {
  * (GW_TMPL_ALLOW_*). Returns 0, -EINVAL with *@why (may be NULL) set to a
  * static reason, or -ENOMEM.
  */
-int gw_template_compile(struct gw_template *t, const char *text,
-			unsigned ncap, unsigned allow, const char **why);
+int gw_template_compile(struct gw_template *t, const char *text, unsigned ncap,
+			unsigned allow, const char **why);
 void gw_template_cleanup(struct gw_template *t);
 
 /* Values the placeholders expand to; every pointer is borrowed. */
 struct gw_expand_ctx {
 	const struct gw_match *match; /* captures, or NULL */
-	const char *device;	      /* {device}, or NULL */
+	const char *device;           /* {device}, or NULL */
 	const struct gw_seg *path;    /* {path}: segments, joined with '/' */
 	unsigned npath;
 };
@@ -221,7 +220,6 @@ int gw_topic_filter_valid(const char *filter, const char **why);
  * @topic (@len bytes)? MQTT rules: "a/#" matches "a"; a wildcard in the
  * first level does not match a topic starting with '$' (§4.7.2).
  */
-bool gw_topic_filter_match(const char *filter, const char *topic,
-			   size_t len);
+bool gw_topic_filter_match(const char *filter, const char *topic, size_t len);
 
 #endif
