@@ -141,7 +141,7 @@ struct ucoap_opt_info {
 struct ucoap_opt {
 	const uint8_t *val;
 	uint16_t num;
-	uint16_t len;
+	uint32_t len; /* up to 65535 + 269 (RFC 7252 §3.1): not uint16_t */
 	uint8_t inl[UCOAP_OPT_INLINE];
 };
 
