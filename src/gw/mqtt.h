@@ -103,9 +103,10 @@ struct gw_mqtt_cbs {
 	/* The broker accepted the connection; subscriptions and the birth
 	 * message have already been sent. */
 	void (*on_connect)(void *user);
-	/* The connection was lost or refused (@reason: a short static text,
-	 * e.g. "connection refused: not authorised"); a reconnect is
-	 * scheduled. Not called for gw_mqtt_shutdown's own disconnect. */
+	/* A connection the broker had accepted was lost (@reason: a short
+	 * static text, e.g. "The connection was lost."); a reconnect is
+	 * scheduled. Failed or refused attempts are only logged. Not called
+	 * for gw_mqtt_shutdown's own disconnect. */
 	void (*on_disconnect)(void *user, const char *reason);
 	void (*on_message)(void *user, const struct gw_mqtt_msg *msg);
 };
@@ -131,7 +132,7 @@ struct gw_mqtt_stats {
 	uint64_t refused;	 /* -ENOBUFS answers (queue full) */
 	uint64_t rejected_topic; /* -EINVAL answers for a bad topic */
 	uint64_t received;	 /* messages given to on_message */
-	uint64_t reconnects;	 /* connect attempts after the first */
+	uint64_t reconnects;	 /* accepted connections after the first */
 	uint64_t unacked;	 /* handed to libmosquitto, not yet done */
 };
 

@@ -1,0 +1,1010 @@
+/*
+ * gw_mqtt: libmosquitto driven from our own poll loop, with our own
+ * bounded FIFO for the time the broker is away. The only file that sees
+ * <mosquitto.h> (STYLE.md rule 3).
+ */
+#include "mqtt.h"
+
+#include <errno.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "log.h"
+
+/* Backoff between connect attempts: 1 s doubling to 60 s, +-25 % jitter so
+ * that many gateways restarted with their broker do not reconnect in step. */
+#define BACKOFF_MIN_MS 1000u
+#define BACKOFF_MAX_MS 60000u
+/* A TCP connect or CONNACK that takes longer than this is abandoned. */
+#define CONNECT_TIMEOUT_MS 10000u
+/* loop_misc (keepalive PINGREQ and PINGRESP timeout) runs at least this
+ * often; keepalive is >= 5 s so one second is plenty. */
+#define MISC_INTERVAL_MS 1000u
+/* Drain the FIFO progressively: at most this many messages per dispatch
+ * and at most this many unfinished in libmosquitto's hands, so that its
+ * in-flight window (Receive Maximum) and our loop stay responsive. */
+#define DRAIN_BATCH 256u
+#define DRAIN_WINDOW 256u
+/* libmosquitto's message ids are 16 bits: never have more unfinished
+ * messages than ids, or a reused id would confuse our accounting. */
+#define HANDED_MAX 60000u
+/* MQTT 3.1.1 §1.5.3 / MQTT 5 §1.5.4: strings are at most 65535 bytes. */
+#define MQTT_STRING_MAX 65535u
+/* mosquitto (the broker) refuses topics with more levels than this. */
+#define TOPIC_LEVELS_MAX 200u
+
+enum state {
+	ST_IDLE,       /* created, gw_mqtt_start not called */
+	ST_WAITING,    /* no connection; next attempt at retry_at */
+	ST_CONNECTING, /* TCP/TLS connect or CONNECT sent, no CONNACK yet */
+	ST_CONNECTED,  /* CONNACK success */
+	ST_STOPPED,    /* gw_mqtt_shutdown done */
+};
+
+/* One message waiting in the FIFO; one allocation holds it all. */
+struct qmsg {
+	struct qmsg *next;
+	char *topic;
+	void *payload;
+	size_t len;
+	void *corr;
+	size_t corr_len;
+	char *prop_name;
+	char *prop_value;
+	int qos;
+	bool retain;
+	char data[];
+};
+
+struct sub {
+	struct sub *next;
+	int qos;
+	char filter[];
+};
+
+struct gw_mqtt {
+	struct mosquitto *mosq;
+	struct gw_mqtt_cbs cbs;
+	void *user;
+
+	char *host;
+	uint16_t port;
+	int protocol;
+	int keepalive;
+	char *will_topic;
+	char *will_payload;
+	char *birth_payload;
+	size_t queue_limit;
+
+	enum state st;
+	bool stopping;	  /* inside gw_mqtt_shutdown */
+	bool ever_tried;  /* mosquitto_connect_async was called once */
+	bool ever_connected;
+	uint64_t now_ms;
+	uint64_t retry_at_ms;
+	uint64_t connect_deadline_ms;
+	uint64_t last_misc_ms;
+	uint32_t backoff_ms;
+	uint64_t rng;
+	struct gw_ratelimit rl_conn;
+	struct gw_ratelimit rl_pub;
+
+	struct qmsg *head, *tail;
+	size_t depth;
+	struct sub *subs;
+
+	/* Messages handed to libmosquitto and not finished (QoS 0: written;
+	 * QoS > 0: acknowledged), by message id: 0 = none, else qos + 1. */
+	uint8_t *mids;
+	size_t handed;
+	bool publishing;   /* inside mosquitto_publish */
+	bool early_done;   /* ...and its on_publish already ran */
+	int early_mid;
+
+	struct gw_mqtt_stats st_out;
+};
+
+static int lib_users;
+
+static char *dup_opt(const char *s, bool *fail)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*fail = true;
+	return d;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint32_t rnd(struct gw_mqtt *m)
+{
+	/* xorshift64*: jitter only, no security role. */
+	m->rng ^= m->rng >> 12;
+	m->rng ^= m->rng << 25;
+	m->rng ^= m->rng >> 27;
+	return (uint32_t)((m->rng * 2685821657736338717ull) >> 32);
+}
+
+/*
+ * UTF-8 as MQTT 5 §1.5.4 / 3.1.1 §1.5.3 require: well-formed, no
+ * surrogates, no U+0000; control characters and non-characters are
+ * refused too because the mosquitto broker disconnects a client that
+ * sends them, and libmosquitto would then re-send the message after every
+ * reconnect.
+ */
+static int utf8_check(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		uint32_t cp;
+		size_t n, k;
+		unsigned char c = s[i];
+
+		if (c < 0x80) {
+			cp = c;
+			n = 1;
+		} else if ((c & 0xe0) == 0xc0) {
+			cp = c & 0x1f;
+			n = 2;
+		} else if ((c & 0xf0) == 0xe0) {
+			cp = c & 0x0f;
+			n = 3;
+		} else if ((c & 0xf8) == 0xf0) {
+			cp = c & 0x07;
+			n = 4;
+		} else {
+			return -EINVAL;
+		}
+		if (i + n > len)
+			return -EINVAL;
+		for (k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return -EINVAL;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+		    (n == 4 && cp < 0x10000))
+			return -EINVAL; /* overlong */
+		if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return -EINVAL;
+		if (cp <= 0x1f || (cp >= 0x7f && cp <= 0x9f))
+			return -EINVAL;
+		if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe)
+			return -EINVAL;
+		i += n;
+	}
+	return 0;
+}
+
+static int topic_common_check(const char *t, size_t *len_out)
+{
+	size_t len = strlen(t), levels = 1, i;
+
+	if (len == 0 || len > MQTT_STRING_MAX)
+		return -EINVAL;
+	for (i = 0; i < len; i++)
+		if (t[i] == '/' && ++levels > TOPIC_LEVELS_MAX)
+			return -EINVAL;
+	*len_out = len;
+	return utf8_check((const unsigned char *)t, len);
+}
+
+int gw_mqtt_topic_check(const char *topic)
+{
+	size_t len;
+
+	if (!topic || topic_common_check(topic, &len) < 0)
+		return -EINVAL;
+	/* MQTT §4.7.1: wildcards are for filters only; §4.7.2: topics
+	 * starting with '$' belong to the server. */
+	if (strpbrk(topic, "+#") || topic[0] == '$')
+		return -EINVAL;
+	return 0;
+}
+
+/* MQTT §4.7.1: '+' fills a whole level, '#' only the whole last level. */
+static int filter_check(const char *f)
+{
+	size_t len, i;
+
+	if (!f || topic_common_check(f, &len) < 0)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		bool starts = i == 0 || f[i - 1] == '/';
+		bool ends = i + 1 == len || f[i + 1] == '/';
+
+		if (f[i] == '+' && (!starts || !ends))
+			return -EINVAL;
+		if (f[i] == '#' && (!starts || i + 1 != len))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static const char *mosq_reason(int rc)
+{
+	if (rc == MOSQ_ERR_ERRNO)
+		return strerror(errno);
+	return mosquitto_strerror(rc);
+}
+
+static void schedule_retry(struct gw_mqtt *m)
+{
+	uint32_t b = m->backoff_ms;
+
+	m->st = ST_WAITING;
+	m->st_out.connected = false;
+	m->retry_at_ms = m->now_ms + b * 3u / 4u + rnd(m) % (b / 2u + 1u);
+	m->backoff_ms = b * 2u > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b * 2u;
+}
+
+/* QoS 0 packets that were not written when the link died are dropped by
+ * libmosquitto on reconnect (QoS > 0 ones are re-sent): forget them. */
+static void forget_qos0(struct gw_mqtt *m)
+{
+	size_t i;
+
+	if (m->handed == 0)
+		return;
+	for (i = 0; i < 65536u; i++) {
+		if (m->mids[i] == 1) {
+			m->mids[i] = 0;
+			m->handed--;
+		}
+	}
+}
+
+static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid,
+			  int reason, const mosquitto_property *props)
+{
+	struct gw_mqtt *m = obj;
+
+	(void)mosq;
+	(void)props;
+	if (mid < 0 || mid > 65535)
+		return;
+	if (m->mids[mid]) {
+		m->mids[mid] = 0;
+		m->handed--;
+	} else if (m->publishing) {
+		/* QoS 0 written inside mosquitto_publish, before it returned
+		 * the id to us. */
+		m->early_done = true;
+		m->early_mid = mid;
+	}
+	/* MQTT 5 §3.4.2.1: a PUBACK reason >= 0x80 means the broker refused
+	 * the message (e.g. not authorised); it is finished, not retried. */
+	if (reason >= 0x80 &&
+	    gw_log_ratelimit(&m->rl_pub, m->now_ms, 1.0, 5.0))
+		gw_warn("mqtt: broker refused a publish: %s",
+			mosquitto_reason_string(reason));
+}
+
+/*
+ * Hand one message to libmosquitto. Returns 0, -ENOTCONN (not sent: the
+ * caller queues it), -EMSGSIZE, -ENOMEM or -EIO.
+ */
+static int hand(struct gw_mqtt *m, const char *topic, const void *payload,
+		size_t len, int qos, bool retain, const void *corr,
+		size_t corr_len, const char *pname, const char *pvalue)
+{
+	mosquitto_property *props = NULL;
+	int mid = 0, rc;
+
+	if (m->st != ST_CONNECTED)
+		return -ENOTCONN;
+	if (m->protocol == GW_MQTT_V5) {
+		if (corr && mosquitto_property_add_binary(
+				    &props, MQTT_PROP_CORRELATION_DATA, corr,
+				    (uint16_t)corr_len) != MOSQ_ERR_SUCCESS)
+			goto nomem;
+		if (pname && mosquitto_property_add_string_pair(
+				     &props, MQTT_PROP_USER_PROPERTY, pname,
+				     pvalue) != MOSQ_ERR_SUCCESS)
+			goto nomem;
+	}
+	m->publishing = true;
+	m->early_done = false;
+	rc = mosquitto_publish_v5(m->mosq, &mid, topic, (int)len, payload, qos,
+				  retain, props);
+	m->publishing = false;
+	mosquitto_property_free_all(&props);
+
+	switch (rc) {
+	case MOSQ_ERR_SUCCESS:
+		break;
+	case MOSQ_ERR_ERRNO:
+	case MOSQ_ERR_CONN_LOST:
+		/* The write failed: a QoS > 0 message stays in libmosquitto's
+		 * session and is re-sent after reconnect; a QoS 0 one is gone,
+		 * so it goes back to our FIFO. */
+		if (qos == 0)
+			return -ENOTCONN;
+		break;
+	case MOSQ_ERR_NO_CONN:
+		return -ENOTCONN;
+	case MOSQ_ERR_OVERSIZE_PACKET:
+		return -EMSGSIZE;
+	case MOSQ_ERR_NOMEM:
+		return -ENOMEM;
+	default:
+		gw_warn("mqtt: publish to \"%s\": %s", topic,
+			mosquitto_strerror(rc));
+		return -EIO;
+	}
+	m->st_out.published++;
+	if (m->early_done && m->early_mid == mid)
+		return 0;
+	if (mid >= 0 && mid <= 65535) {
+		if (!m->mids[mid])
+			m->handed++;
+		m->mids[mid] = (uint8_t)(qos + 1);
+	}
+	return 0;
+
+nomem:
+	mosquitto_property_free_all(&props);
+	return -ENOMEM;
+}
+
+static int send_sub(struct gw_mqtt *m, const struct sub *s)
+{
+	int rc;
+
+	if (m->protocol == GW_MQTT_V5)
+		/* No Local (MQTT 5 §3.8.3.1): never receive our own
+		 * publishes, so an uplink cannot loop back as a command. */
+		rc = mosquitto_subscribe_v5(m->mosq, NULL, s->filter,
+					    s->qos | MQTT_SUB_OPT_NO_LOCAL, 0,
+					    NULL);
+	else
+		rc = mosquitto_subscribe(m->mosq, NULL, s->filter, s->qos);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		gw_warn("mqtt: subscribe \"%s\": %s", s->filter,
+			mosquitto_strerror(rc));
+		return -EIO;
+	}
+	return 0;
+}
+
+static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
+			  const mosquitto_property *props)
+{
+	struct gw_mqtt *m = obj;
+	const struct sub *s;
+
+	(void)mosq;
+	(void)flags;
+	(void)props;
+	if (rc != 0) {
+		/* Refused (bad credentials, ...): libmosquitto closes the
+		 * socket next; dispatch notices and schedules a retry. */
+		if (gw_log_ratelimit(&m->rl_conn, m->now_ms, 0.2, 5.0))
+			gw_warn("mqtt: %s:%u refused the connection: %s",
+				m->host, m->port,
+				m->protocol == GW_MQTT_V5
+					? mosquitto_reason_string(rc)
+					: mosquitto_connack_string(rc));
+		return;
+	}
+	m->st = ST_CONNECTED;
+	m->st_out.connected = true;
+	m->backoff_ms = BACKOFF_MIN_MS;
+	if (m->ever_connected)
+		m->st_out.reconnects++;
+	m->ever_connected = true;
+	forget_qos0(m);
+	gw_notice("mqtt: connected to %s:%u (MQTT %s)", m->host, m->port,
+		  m->protocol == GW_MQTT_V5 ? "5" : "3.1.1");
+	for (s = m->subs; s; s = s->next)
+		send_sub(m, s);
+	if (m->will_topic && m->birth_payload &&
+	    hand(m, m->will_topic, m->birth_payload, strlen(m->birth_payload),
+		 1, true, NULL, 0, NULL, NULL) < 0)
+		gw_warn("mqtt: could not publish \"%s\" to \"%s\"",
+			m->birth_payload, m->will_topic);
+	if (m->cbs.on_connect)
+		m->cbs.on_connect(m->user);
+}
+
+static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc,
+			     const mosquitto_property *props)
+{
+	struct gw_mqtt *m = obj;
+	bool was_connected = m->st == ST_CONNECTED;
+
+	(void)mosq;
+	(void)props;
+	if (m->stopping) {
+		m->st = ST_STOPPED;
+		m->st_out.connected = false;
+		return;
+	}
+	if (m->st != ST_CONNECTED && m->st != ST_CONNECTING)
+		return;
+	schedule_retry(m);
+	if (gw_log_ratelimit(&m->rl_conn, m->now_ms, 0.2, 5.0))
+		gw_warn("mqtt: %s %s:%u: %s; retrying in %llu ms",
+			was_connected ? "lost" : "could not connect to",
+			m->host, m->port, mosquitto_strerror(rc),
+			(unsigned long long)(m->retry_at_ms - m->now_ms));
+	if (was_connected && m->cbs.on_disconnect)
+		m->cbs.on_disconnect(m->user, mosquitto_strerror(rc));
+}
+
+static void on_message_cb(struct mosquitto *mosq, void *obj,
+			  const struct mosquitto_message *msg,
+			  const mosquitto_property *props)
+{
+	struct gw_mqtt *m = obj;
+	struct gw_mqtt_msg out = {0};
+	char *rtopic = NULL;
+	void *corr = NULL;
+	uint16_t corr_len = 0;
+
+	(void)mosq;
+	if (!msg->topic || msg->payloadlen < 0)
+		return;
+	out.topic = msg->topic;
+	out.payload = msg->payload;
+	out.len = (size_t)msg->payloadlen;
+	out.qos = msg->qos;
+	out.retain = msg->retain;
+	if (props) {
+		/* These copy (libmosquitto's API); downlink is not the hot
+		 * path. Freed right after the callback. */
+		mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC,
+					       &rtopic, false);
+		mosquitto_property_read_binary(
+			props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len,
+			false);
+	}
+	out.response_topic = rtopic;
+	out.correlation = corr;
+	out.correlation_len = corr ? corr_len : 0;
+	m->st_out.received++;
+	if (m->cbs.on_message)
+		m->cbs.on_message(m->user, &out);
+	free(rtopic);
+	free(corr);
+}
+
+struct gw_mqtt *gw_mqtt_new(const struct gw_mqtt_opts *o,
+			    const struct gw_mqtt_cbs *cbs, void *user)
+{
+	struct gw_mqtt *m;
+	bool fail = false;
+	int rc;
+
+	if (!o->host || !*o->host || !o->port || !o->client_id ||
+	    !*o->client_id) {
+		gw_err("mqtt: host, port and client_id are required");
+		return NULL;
+	}
+	if (o->protocol != GW_MQTT_V311 && o->protocol != GW_MQTT_V5) {
+		gw_err("mqtt: protocol %d: must be 4 (3.1.1) or 5",
+		       o->protocol);
+		return NULL;
+	}
+	if (o->keepalive < 5 || o->keepalive > 65535) {
+		gw_err("mqtt: keepalive %d: must be 5..65535", o->keepalive);
+		return NULL;
+	}
+	if (o->queue_limit < 1) {
+		gw_err("mqtt: queue_limit must be at least 1");
+		return NULL;
+	}
+	if (o->password && !o->username) {
+		gw_err("mqtt: a password needs a username");
+		return NULL;
+	}
+	if (o->will_topic && gw_mqtt_topic_check(o->will_topic) < 0) {
+		gw_err("mqtt: will topic \"%s\": not a valid topic name",
+		       o->will_topic);
+		return NULL;
+	}
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	if (lib_users++ == 0)
+		mosquitto_lib_init();
+	m->mids = calloc(65536u, 1);
+	m->host = dup_opt(o->host, &fail);
+	m->will_topic = dup_opt(o->will_topic, &fail);
+	m->will_payload = dup_opt(o->will_payload, &fail);
+	m->birth_payload = dup_opt(o->birth_payload, &fail);
+	if (!m->mids || fail)
+		goto fail;
+	m->port = o->port;
+	m->protocol = o->protocol;
+	m->keepalive = o->keepalive;
+	m->queue_limit = o->queue_limit;
+	if (cbs)
+		m->cbs = *cbs;
+	m->user = user;
+	m->backoff_ms = BACKOFF_MIN_MS;
+	if (getrandom(&m->rng, sizeof(m->rng), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(m->rng))
+		m->rng = mono_ms();
+	m->rng |= 1;
+
+	/* Clean session: the broker keeps nothing for us between
+	 * connections; our subscriptions are re-sent on every CONNACK. */
+	m->mosq = mosquitto_new(o->client_id, true, m);
+	if (!m->mosq)
+		goto fail;
+	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+			     o->protocol == GW_MQTT_V5 ? MQTT_PROTOCOL_V5
+						       : MQTT_PROTOCOL_V311);
+	/* Nagle would hold small publishes back for the ACK of the previous
+	 * segment: p99 latency 14 ms instead of 0.1 ms. */
+	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	mosquitto_connect_v5_callback_set(m->mosq, on_connect_cb);
+	mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect_cb);
+	mosquitto_publish_v5_callback_set(m->mosq, on_publish_cb);
+	mosquitto_message_v5_callback_set(m->mosq, on_message_cb);
+
+	if (o->username) {
+		rc = mosquitto_username_pw_set(m->mosq, o->username,
+					       o->password);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			gw_err("mqtt: username: %s", mosquitto_strerror(rc));
+			goto fail;
+		}
+	}
+	if (o->tls.ca_file) {
+		rc = mosquitto_tls_set(m->mosq, o->tls.ca_file, NULL,
+				       o->tls.cert_file, o->tls.key_file, NULL);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			gw_err("mqtt: tls (ca_file \"%s\"): %s", o->tls.ca_file,
+			       mosq_reason(rc));
+			goto fail;
+		}
+	}
+	if (o->will_topic && o->will_payload) {
+		rc = mosquitto_will_set(m->mosq, o->will_topic,
+					(int)strlen(o->will_payload),
+					o->will_payload, 1, true);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			gw_err("mqtt: will \"%s\": %s", o->will_topic,
+			       mosquitto_strerror(rc));
+			goto fail;
+		}
+	}
+	return m;
+
+fail:
+	gw_mqtt_free(m);
+	return NULL;
+}
+
+static void fifo_clear(struct gw_mqtt *m)
+{
+	struct qmsg *q, *next;
+
+	for (q = m->head; q; q = next) {
+		next = q->next;
+		free(q);
+	}
+	m->head = m->tail = NULL;
+	m->depth = 0;
+	m->st_out.queued = 0;
+}
+
+void gw_mqtt_free(struct gw_mqtt *m)
+{
+	struct sub *s, *next;
+
+	if (!m)
+		return;
+	if (m->mosq)
+		mosquitto_destroy(m->mosq);
+	if (--lib_users == 0)
+		mosquitto_lib_cleanup();
+	fifo_clear(m);
+	for (s = m->subs; s; s = next) {
+		next = s->next;
+		free(s);
+	}
+	free(m->mids);
+	free(m->host);
+	free(m->will_topic);
+	free(m->will_payload);
+	free(m->birth_payload);
+	free(m);
+}
+
+static void attempt(struct gw_mqtt *m)
+{
+	int rc;
+
+	if (gw_log_ratelimit(&m->rl_conn, m->now_ms, 0.2, 5.0))
+		gw_info("mqtt: connecting to %s:%u", m->host, m->port);
+	if (!m->ever_tried) {
+		m->ever_tried = true;
+		rc = mosquitto_connect_async(m->mosq, m->host, m->port,
+					     m->keepalive);
+	} else {
+		rc = mosquitto_reconnect_async(m->mosq);
+	}
+	m->last_misc_ms = m->now_ms;
+	if (rc != MOSQ_ERR_SUCCESS) {
+		const char *why = mosq_reason(rc);
+
+		schedule_retry(m);
+		if (gw_log_ratelimit(&m->rl_conn, m->now_ms, 0.2, 5.0))
+			gw_warn("mqtt: could not connect to %s:%u: %s; "
+				"retrying in %llu ms",
+				m->host, m->port, why,
+				(unsigned long long)(m->retry_at_ms -
+						     m->now_ms));
+		return;
+	}
+	m->st = ST_CONNECTING;
+	m->connect_deadline_ms = m->now_ms + CONNECT_TIMEOUT_MS;
+}
+
+int gw_mqtt_start(struct gw_mqtt *m, uint64_t now_ms)
+{
+	if (m->st != ST_IDLE)
+		return -EALREADY;
+	m->now_ms = now_ms;
+	attempt(m);
+	return 0;
+}
+
+int gw_mqtt_fd(const struct gw_mqtt *m)
+{
+	if (m->st != ST_CONNECTING && m->st != ST_CONNECTED)
+		return -1;
+	return mosquitto_socket(m->mosq);
+}
+
+short gw_mqtt_events(const struct gw_mqtt *m)
+{
+	if (gw_mqtt_fd(m) < 0)
+		return 0;
+	return POLLIN | (mosquitto_want_write(m->mosq) ? POLLOUT : 0);
+}
+
+static void drain(struct gw_mqtt *m)
+{
+	unsigned n = 0;
+
+	while (m->head && m->st == ST_CONNECTED && n < DRAIN_BATCH &&
+	       m->handed < DRAIN_WINDOW) {
+		struct qmsg *q = m->head;
+		int rc = hand(m, q->topic, q->payload, q->len, q->qos,
+			      q->retain, q->corr, q->corr_len, q->prop_name,
+			      q->prop_value);
+
+		if (rc == -ENOTCONN || rc == -ENOMEM)
+			return; /* keep it; try again later */
+		if (rc < 0)
+			gw_warn("mqtt: dropping queued message for \"%s\": %s",
+				q->topic, strerror(-rc));
+		m->head = q->next;
+		if (!m->head)
+			m->tail = NULL;
+		m->depth--;
+		m->st_out.queued = m->depth;
+		free(q);
+		n++;
+	}
+}
+
+int gw_mqtt_dispatch(struct gw_mqtt *m, short revents, uint64_t now_ms)
+{
+	int rc;
+
+	m->now_ms = now_ms;
+	if (m->st == ST_WAITING && now_ms >= m->retry_at_ms) {
+		attempt(m);
+		return 0;
+	}
+	if (m->st != ST_CONNECTING && m->st != ST_CONNECTED)
+		return 0;
+
+	if (revents & (POLLIN | POLLERR | POLLHUP)) {
+		/* Errors close the socket and call on_disconnect inside. */
+		rc = mosquitto_loop_read(m->mosq, 1);
+		(void)rc;
+	}
+	if ((m->st == ST_CONNECTING || m->st == ST_CONNECTED) &&
+	    mosquitto_socket(m->mosq) >= 0 &&
+	    ((revents & POLLOUT) || mosquitto_want_write(m->mosq)))
+		mosquitto_loop_write(m->mosq, 1);
+	if ((m->st == ST_CONNECTING || m->st == ST_CONNECTED) &&
+	    now_ms - m->last_misc_ms >= MISC_INTERVAL_MS) {
+		m->last_misc_ms = now_ms;
+		mosquitto_loop_misc(m->mosq);
+	}
+	if (m->st == ST_CONNECTING && now_ms >= m->connect_deadline_ms) {
+		gw_warn("mqtt: no CONNACK from %s:%u within %u ms", m->host,
+			m->port, CONNECT_TIMEOUT_MS);
+		schedule_retry(m);
+		return 0;
+	}
+	/* A failure libmosquitto reported only by closing the socket (a
+	 * refused CONNACK, a failed TCP connect): retry later. */
+	if ((m->st == ST_CONNECTING || m->st == ST_CONNECTED) &&
+	    mosquitto_socket(m->mosq) < 0) {
+		bool was_connected = m->st == ST_CONNECTED;
+
+		schedule_retry(m);
+		if (was_connected && m->cbs.on_disconnect)
+			m->cbs.on_disconnect(m->user, "connection closed");
+		return 0;
+	}
+	if (m->st == ST_CONNECTED) {
+		drain(m);
+		if (mosquitto_want_write(m->mosq))
+			mosquitto_loop_write(m->mosq, 1);
+	}
+	return 0;
+}
+
+int gw_mqtt_next_timeout(const struct gw_mqtt *m, uint64_t now_ms)
+{
+	uint64_t due;
+
+	switch (m->st) {
+	case ST_WAITING:
+		due = m->retry_at_ms;
+		break;
+	case ST_CONNECTING:
+		due = m->last_misc_ms + MISC_INTERVAL_MS;
+		if (m->connect_deadline_ms < due)
+			due = m->connect_deadline_ms;
+		break;
+	case ST_CONNECTED:
+		if (m->head && m->handed < DRAIN_WINDOW)
+			return 0;
+		due = m->last_misc_ms + MISC_INTERVAL_MS;
+		break;
+	default:
+		return -1;
+	}
+	if (due <= now_ms)
+		return 0;
+	return due - now_ms > 3600000u ? 3600000 : (int)(due - now_ms);
+}
+
+static int fifo_push(struct gw_mqtt *m, const char *topic, const void *payload,
+		     size_t len, const struct gw_mqtt_pub *p)
+{
+	size_t tlen = strlen(topic) + 1;
+	size_t nlen = p->user_prop_name ? strlen(p->user_prop_name) + 1 : 0;
+	size_t vlen = p->user_prop_name ? strlen(p->user_prop_value) + 1 : 0;
+	size_t clen = p->correlation ? p->correlation_len : 0;
+	struct qmsg *q = malloc(sizeof(*q) + tlen + len + clen + nlen + vlen);
+	char *d;
+
+	if (!q)
+		return -ENOMEM;
+	d = q->data;
+	q->next = NULL;
+	q->topic = memcpy(d, topic, tlen);
+	d += tlen;
+	q->payload = len ? memcpy(d, payload, len) : d;
+	q->len = len;
+	d += len;
+	q->corr = p->correlation ? memcpy(d, p->correlation, clen) : NULL;
+	q->corr_len = clen;
+	d += clen;
+	q->prop_name = nlen ? memcpy(d, p->user_prop_name, nlen) : NULL;
+	d += nlen;
+	q->prop_value = vlen ? memcpy(d, p->user_prop_value, vlen) : NULL;
+	q->qos = p->qos;
+	q->retain = p->retain;
+	if (m->tail)
+		m->tail->next = q;
+	else
+		m->head = q;
+	m->tail = q;
+	m->depth++;
+	m->st_out.queued = m->depth;
+	m->st_out.queued_total++;
+	return 0;
+}
+
+static int publish(struct gw_mqtt *m, const char *topic, const void *payload,
+		   size_t len, const struct gw_mqtt_pub *p, bool limited)
+{
+	static const struct gw_mqtt_pub dflt;
+	int rc;
+
+	if (!p)
+		p = &dflt;
+	if (gw_mqtt_topic_check(topic) < 0) {
+		m->st_out.rejected_topic++;
+		return -EINVAL;
+	}
+	if (p->qos < 0 || p->qos > 2 || (len && !payload) ||
+	    len > 268435455u /* MQTT §2.2.3 Remaining Length limit */ ||
+	    (p->correlation && p->correlation_len > MQTT_STRING_MAX) ||
+	    !p->user_prop_name != !p->user_prop_value ||
+	    (p->user_prop_name &&
+	     (utf8_check((const unsigned char *)p->user_prop_name,
+			 strlen(p->user_prop_name)) < 0 ||
+	      utf8_check((const unsigned char *)p->user_prop_value,
+			 strlen(p->user_prop_value)) < 0)))
+		return -EINVAL;
+	if (limited && (m->depth + m->handed >= m->queue_limit ||
+			m->handed >= HANDED_MAX)) {
+		m->st_out.refused++;
+		return -ENOBUFS;
+	}
+	/* Straight to the broker only when nothing older waits, so the FIFO
+	 * keeps the order. */
+	if (!m->head && m->st == ST_CONNECTED) {
+		rc = hand(m, topic, payload, len, p->qos, p->retain,
+			  p->correlation, p->correlation_len,
+			  p->user_prop_name, p->user_prop_value);
+		if (rc != -ENOTCONN)
+			return rc;
+	}
+	return fifo_push(m, topic, payload, len, p);
+}
+
+int gw_mqtt_publish(struct gw_mqtt *m, const char *topic, const void *payload,
+		    size_t len, const struct gw_mqtt_pub *p)
+{
+	return publish(m, topic, payload, len, p, true);
+}
+
+int gw_mqtt_subscribe(struct gw_mqtt *m, const char *filter, int qos)
+{
+	struct sub *s;
+	size_t len;
+
+	if (filter_check(filter) < 0 || qos < 0 || qos > 2)
+		return -EINVAL;
+	for (s = m->subs; s; s = s->next)
+		if (!strcmp(s->filter, filter))
+			return -EEXIST;
+	len = strlen(filter) + 1;
+	s = malloc(sizeof(*s) + len);
+	if (!s)
+		return -ENOMEM;
+	memcpy(s->filter, filter, len);
+	s->qos = qos;
+	s->next = m->subs;
+	m->subs = s;
+	if (m->st == ST_CONNECTED)
+		send_sub(m, s);
+	return 0;
+}
+
+int gw_mqtt_unsubscribe(struct gw_mqtt *m, const char *filter)
+{
+	struct sub **pp, *s;
+
+	for (pp = &m->subs; *pp; pp = &(*pp)->next) {
+		s = *pp;
+		if (strcmp(s->filter, filter))
+			continue;
+		*pp = s->next;
+		if (m->st == ST_CONNECTED)
+			mosquitto_unsubscribe(m->mosq, NULL, s->filter);
+		free(s);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+size_t gw_mqtt_pending(const struct gw_mqtt *m)
+{
+	return m->depth + m->handed;
+}
+
+void gw_mqtt_stats(const struct gw_mqtt *m, struct gw_mqtt_stats *out)
+{
+	*out = m->st_out;
+	out->queued = m->depth;
+	out->unacked = m->handed;
+}
+
+/* One poll round for the shutdown loop; false at the deadline. */
+static bool shutdown_step(struct gw_mqtt *m, uint64_t deadline)
+{
+	struct pollfd pfd;
+	uint64_t now = mono_ms();
+	int t, n;
+
+	if (now >= deadline)
+		return false;
+	pfd.fd = gw_mqtt_fd(m);
+	pfd.events = gw_mqtt_events(m);
+	pfd.revents = 0;
+	t = gw_mqtt_next_timeout(m, now);
+	if (t < 0 || (uint64_t)t > deadline - now)
+		t = (int)(deadline - now);
+	n = poll(&pfd, pfd.fd >= 0 ? 1 : 0, t);
+	if (n < 0 && errno != EINTR)
+		return false;
+	gw_mqtt_dispatch(m, n > 0 ? pfd.revents : 0, mono_ms());
+	return true;
+}
+
+int gw_mqtt_shutdown(struct gw_mqtt *m, bool publish_offline, int timeout_ms)
+{
+	uint64_t deadline = mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	int rc;
+
+	if (m->st != ST_CONNECTED) {
+		m->stopping = true;
+		m->st = ST_STOPPED;
+		m->st_out.connected = false;
+		if (m->depth)
+			gw_warn("mqtt: stopping while disconnected: %zu "
+				"queued message(s) not delivered",
+				m->depth);
+		return -ENOTCONN;
+	}
+	/* After the queue, so that 'offline' is the last word. */
+	if (publish_offline && m->will_topic && m->will_payload)
+		publish(m, m->will_topic, m->will_payload,
+			strlen(m->will_payload),
+			&(struct gw_mqtt_pub){.qos = 1, .retain = true}, false);
+	while (gw_mqtt_pending(m) && m->st == ST_CONNECTED &&
+	       shutdown_step(m, deadline))
+		;
+	rc = gw_mqtt_pending(m) ? -ETIMEDOUT : 0;
+	if (rc)
+		gw_warn("mqtt: stopping with %zu message(s) not delivered",
+			gw_mqtt_pending(m));
+	m->stopping = true;
+	if (m->st == ST_CONNECTED &&
+	    mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS) {
+		/* DISCONNECT is written by loop_write; libmosquitto closes
+		 * the socket once it is out. */
+		while (mosquitto_socket(m->mosq) >= 0 &&
+		       mosquitto_want_write(m->mosq) &&
+		       mono_ms() < deadline) {
+			struct pollfd pfd = {mosquitto_socket(m->mosq),
+					     POLLOUT, 0};
+
+			if (poll(&pfd, 1, 100) > 0)
+				mosquitto_loop_write(m->mosq, 1);
+		}
+	}
+	m->st = ST_STOPPED;
+	m->st_out.connected = false;
+	return rc;
+}
+
+size_t gw_mqtt_adopt_queue(struct gw_mqtt *to, struct gw_mqtt *from)
+{
+	size_t n = from->depth;
+
+	if (!from->head || to == from)
+		return 0;
+	from->tail->next = to->head;
+	if (!to->tail)
+		to->tail = from->tail;
+	to->head = from->head;
+	to->depth += n;
+	to->st_out.queued = to->depth;
+	from->head = from->tail = NULL;
+	from->depth = 0;
+	from->st_out.queued = 0;
+	return n;
+}
