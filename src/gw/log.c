@@ -20,16 +20,22 @@ void gw_log_init(int max_level)
 	log_max = max_level;
 }
 
-void gw_log_set_level(int max_level) { log_max = max_level; }
+void gw_log_set_level(int max_level)
+{
+	log_max = max_level;
+}
 
-bool gw_log_enabled(int level) { return level <= log_max; }
+bool gw_log_enabled(int level)
+{
+	return level <= log_max;
+}
 
 void gw_log(int level, const char *fmt, ...)
 {
 	static const char *const words[] = {
-		[GW_LOG_ERR] = "error",   [GW_LOG_WARNING] = "warning",
-		[GW_LOG_NOTICE] = "notice", [GW_LOG_INFO] = "info",
-		[GW_LOG_DEBUG] = "debug",
+	    [GW_LOG_ERR] = "error",     [GW_LOG_WARNING] = "warning",
+	    [GW_LOG_NOTICE] = "notice", [GW_LOG_INFO] = "info",
+	    [GW_LOG_DEBUG] = "debug",
 	};
 	char line[1024];
 	va_list ap;
@@ -45,8 +51,8 @@ void gw_log(int level, const char *fmt, ...)
 	else
 		fprintf(stderr, "coapbridge: %s: %s\n",
 			level >= GW_LOG_ERR && level <= GW_LOG_DEBUG
-				? words[level]
-				: "log",
+			    ? words[level]
+			    : "log",
 			line);
 }
 

@@ -23,12 +23,12 @@ void gw_log_init(int max_level);
 void gw_log_set_level(int max_level);
 bool gw_log_enabled(int level);
 void gw_log(int level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
-#define gw_err(...) gw_log(GW_LOG_ERR, __VA_ARGS__)
-#define gw_warn(...) gw_log(GW_LOG_WARNING, __VA_ARGS__)
+#define gw_err(...)    gw_log(GW_LOG_ERR, __VA_ARGS__)
+#define gw_warn(...)   gw_log(GW_LOG_WARNING, __VA_ARGS__)
 #define gw_notice(...) gw_log(GW_LOG_NOTICE, __VA_ARGS__)
-#define gw_info(...) gw_log(GW_LOG_INFO, __VA_ARGS__)
+#define gw_info(...)   gw_log(GW_LOG_INFO, __VA_ARGS__)
 #define gw_debug(...)                                                          \
 	do {                                                                   \
 		if (gw_log_enabled(GW_LOG_DEBUG))                              \

@@ -11,9 +11,15 @@ struct gw_loop {
 	unsigned n;
 };
 
-struct gw_loop *gw_loop_new(void) { return calloc(1, sizeof(struct gw_loop)); }
+struct gw_loop *gw_loop_new(void)
+{
+	return calloc(1, sizeof(struct gw_loop));
+}
 
-void gw_loop_free(struct gw_loop *loop) { free(loop); }
+void gw_loop_free(struct gw_loop *loop)
+{
+	free(loop);
+}
 
 int gw_loop_add(struct gw_loop *loop, const struct gw_loop_source *src)
 {
@@ -60,7 +66,8 @@ int gw_loop_run_once(struct gw_loop *loop, int max_wait_ms)
 		wait = min_timeout(wait, due[i]);
 	}
 	uint64_t before = gw_now_ms();
-	/* poll(2) ignores negative descriptors, so idle sources cost nothing. */
+	/* poll(2) ignores negative descriptors, so idle sources cost nothing.
+	 */
 	rc = poll(pfd, n, wait);
 	if (rc < 0)
 		return errno == EINTR ? 0 : -errno;

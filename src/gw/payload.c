@@ -52,7 +52,8 @@ bool gw_utf8_text(const uint8_t *p, size_t len)
 
 int gw_base64(const uint8_t *in, size_t len, char *buf, size_t cap)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t need = (len + 2) / 3 * 4 + 1, o = 0;
 
 	if (cap < need)
@@ -73,8 +74,8 @@ int gw_base64(const uint8_t *in, size_t len, char *buf, size_t cap)
 	return (int)o;
 }
 
-int gw_payload_result_json(const char *code, const uint8_t *payload,
-			   size_t len, char *buf, size_t cap)
+int gw_payload_result_json(const char *code, const uint8_t *payload, size_t len,
+			   char *buf, size_t cap)
 {
 	cJSON *doc = cJSON_CreateObject();
 	char *text = NULL;

@@ -20,8 +20,8 @@ bool gw_utf8_text(const uint8_t *p, size_t len);
  * @payload is NULL. Written to @buf (NUL-terminated). Returns the length,
  * -ENOSPC or -ENOMEM.
  */
-int gw_payload_result_json(const char *code, const uint8_t *payload,
-			   size_t len, char *buf, size_t cap);
+int gw_payload_result_json(const char *code, const uint8_t *payload, size_t len,
+			   char *buf, size_t cap);
 
 /* Standard base64 (RFC 4648 §4) of @len bytes into @buf; -ENOSPC. */
 int gw_base64(const uint8_t *in, size_t len, char *buf, size_t cap);
