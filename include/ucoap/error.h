@@ -12,7 +12,7 @@ enum ucoap_err {
 	/* Message format errors (RFC 7252 §3, §4.2, §5.4). */
 	UCOAP_ERR_SHORT = -1,          /* shorter than the 4-byte header */
 	UCOAP_ERR_VERSION = -2,        /* version is not 1 */
-	UCOAP_ERR_TOKEN_LEN = -3,      /* TKL 9..15 */
+	UCOAP_ERR_TOKEN_LEN = -3,      /* TKL 9..15, or token past the end */
 	UCOAP_ERR_OPT_NIBBLE = -4,     /* delta or length nibble 15 in an option */
 	UCOAP_ERR_OPT_TRUNCATED = -5,  /* option runs past the end of the datagram */
 	UCOAP_ERR_PAYLOAD_MARKER = -6, /* 0xFF with no payload after it */

@@ -172,7 +172,8 @@ void ucoap_msg_init(struct ucoap_msg *m, uint8_t type, uint8_t code);
  * _OPT_TRUNCATED, _PAYLOAD_MARKER, _TOO_MANY_OPTS, _OPT_NUMBER,
  * _EMPTY_NOT_EMPTY or _CODE_CLASS. On error @m is unspecified, except that
  * after any error but _SHORT and _VERSION its type, code, mid and (when
- * TKL <= 8) token are valid: enough to answer a CON with RST (§4.2).
+ * TKL <= 8) token are valid: enough to answer a CON with RST (§4.2). A
+ * token cut short by the end of the datagram is _TOKEN_LEN, token_len 0.
  */
 int ucoap_msg_decode(struct ucoap_msg *m, const uint8_t *buf, size_t len);
 
