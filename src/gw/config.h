@@ -64,14 +64,17 @@ struct gw_config_coap {
 	uint32_t request_timeout_ms; /* 1..3600000, default 10000 */
 };
 
-enum gw_mqtt_protocol {
-	GW_MQTT_V311 = 311, /* "v3.1.1" */
-	GW_MQTT_V5 = 5,     /* "v5" (default) */
+enum gw_config_mqtt_protocol {
+	GW_CONFIG_MQTT_V311 = 311, /* "v3.1.1" */
+	GW_CONFIG_MQTT_V5 = 5,     /* "v5" (default) */
 };
 
 /*
- * mqtt.tls: present (enabled) when the group is. Files are checked to be
- * readable at load time. cert_file and key_file come together.
+ * mqtt.tls: present (enabled) when the group is. Relative file names are
+ * resolved against the config file's directory and checked to be readable
+ * at load time; the paths here are the resolved ones. cert_file and
+ * key_file come together. Without ca_file and ca_path, the system's CA
+ * store is meant. The default port becomes 8883.
  */
 struct gw_config_tls {
 	bool enabled;
@@ -91,8 +94,8 @@ struct gw_config_mqtt {
 	const char *client_id; /* default "coapbridge-" + gateway.id */
 	const char *username;  /* may be NULL */
 	const char *password;  /* first line of password_file, may be NULL */
-	const char *password_file; /* as configured, may be NULL */
-	enum gw_mqtt_protocol protocol;
+	const char *password_file; /* resolved like tls files, may be NULL */
+	enum gw_config_mqtt_protocol protocol;
 	uint32_t keepalive; /* s, 5..65535, default 30 */
 	int qos;            /* 0..2, default 1: the default for routes */
 	struct gw_config_tls tls;

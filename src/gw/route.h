@@ -21,8 +21,8 @@
  *
  * Template syntax: literal text with placeholders "{1}".."{N}" (a
  * capture of the pattern), "{device}" (the device name) and "{path}" (the
- * request's whole Uri-Path joined with '/'). "{{" and "}}" are not special;
- * any other '{' or '}' is an error, as is a placeholder the caller did not
+ * request's whole Uri-Path joined with '/'). Any other '{' or '}' is an
+ * error (there is no escape), as is a placeholder the caller did not
  * allow. A '#' capture expands to its segments joined with '/'. When a
  * multi-segment value ('#' capture or {path}) is empty and the placeholder
  * directly follows a '/', that '/' is dropped too: "home/{1}" with "a/#"
