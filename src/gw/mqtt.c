@@ -28,7 +28,7 @@
 /* Drain the FIFO progressively: at most this many messages per dispatch
  * and at most this many unfinished in libmosquitto's hands, so that its
  * in-flight window (Receive Maximum) and our loop stay responsive. */
-#define DRAIN_BATCH 256u
+#define DRAIN_BATCH  256u
 #define DRAIN_WINDOW 256u
 /* libmosquitto's message ids are 16 bits: never have more unfinished
  * messages than ids, or a reused id would confuse our accounting. */
@@ -82,9 +82,10 @@ struct gw_mqtt {
 	size_t queue_limit;
 
 	enum state st;
-	bool stopping;	  /* inside gw_mqtt_shutdown */
-	bool ever_tried;  /* mosquitto_connect_async was called once */
+	bool stopping;   /* inside gw_mqtt_shutdown */
+	bool ever_tried; /* mosquitto_connect_async was called once */
 	bool ever_connected;
+	bool refused; /* this attempt got a refusing CONNACK (logged) */
 	uint64_t now_ms;
 	uint64_t retry_at_ms;
 	uint64_t connect_deadline_ms;
@@ -102,8 +103,8 @@ struct gw_mqtt {
 	 * QoS > 0: acknowledged), by message id: 0 = none, else qos + 1. */
 	uint8_t *mids;
 	size_t handed;
-	bool publishing;   /* inside mosquitto_publish */
-	bool early_done;   /* ...and its on_publish already ran */
+	bool publishing; /* inside mosquitto_publish */
+	bool early_done; /* ...and its on_publish already ran */
 	int early_mid;
 
 	struct gw_mqtt_stats st_out;
@@ -290,8 +291,7 @@ static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid,
 	}
 	/* MQTT 5 §3.4.2.1: a PUBACK reason >= 0x80 means the broker refused
 	 * the message (e.g. not authorised); it is finished, not retried. */
-	if (reason >= 0x80 &&
-	    gw_log_ratelimit(&m->rl_pub, m->now_ms, 1.0, 5.0))
+	if (reason >= 0x80 && gw_log_ratelimit(&m->rl_pub, m->now_ms, 1.0, 5.0))
 		gw_warn("mqtt: broker refused a publish: %s",
 			mosquitto_reason_string(reason));
 }
@@ -311,12 +311,12 @@ static int hand(struct gw_mqtt *m, const char *topic, const void *payload,
 		return -ENOTCONN;
 	if (m->protocol == GW_MQTT_V5) {
 		if (corr && mosquitto_property_add_binary(
-				    &props, MQTT_PROP_CORRELATION_DATA, corr,
-				    (uint16_t)corr_len) != MOSQ_ERR_SUCCESS)
+				&props, MQTT_PROP_CORRELATION_DATA, corr,
+				(uint16_t)corr_len) != MOSQ_ERR_SUCCESS)
 			goto nomem;
 		if (pname && mosquitto_property_add_string_pair(
-				     &props, MQTT_PROP_USER_PROPERTY, pname,
-				     pvalue) != MOSQ_ERR_SUCCESS)
+				 &props, MQTT_PROP_USER_PROPERTY, pname,
+				 pvalue) != MOSQ_ERR_SUCCESS)
 			goto nomem;
 	}
 	m->publishing = true;
@@ -370,9 +370,8 @@ static int send_sub(struct gw_mqtt *m, const struct sub *s)
 	if (m->protocol == GW_MQTT_V5)
 		/* No Local (MQTT 5 §3.8.3.1): never receive our own
 		 * publishes, so an uplink cannot loop back as a command. */
-		rc = mosquitto_subscribe_v5(m->mosq, NULL, s->filter,
-					    s->qos | MQTT_SUB_OPT_NO_LOCAL, 0,
-					    NULL);
+		rc = mosquitto_subscribe_v5(m->mosq, NULL, s->filter, s->qos,
+					    MQTT_SUB_OPT_NO_LOCAL, NULL);
 	else
 		rc = mosquitto_subscribe(m->mosq, NULL, s->filter, s->qos);
 	if (rc != MOSQ_ERR_SUCCESS) {
@@ -393,14 +392,15 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 	(void)flags;
 	(void)props;
 	if (rc != 0) {
+		m->refused = true;
 		/* Refused (bad credentials, ...): libmosquitto closes the
 		 * socket next; dispatch notices and schedules a retry. */
 		if (gw_log_ratelimit(&m->rl_conn, m->now_ms, 0.2, 5.0))
 			gw_warn("mqtt: %s:%u refused the connection: %s",
 				m->host, m->port,
 				m->protocol == GW_MQTT_V5
-					? mosquitto_reason_string(rc)
-					: mosquitto_connack_string(rc));
+				    ? mosquitto_reason_string(rc)
+				    : mosquitto_connack_string(rc));
 		return;
 	}
 	m->st = ST_CONNECTED;
@@ -439,7 +439,7 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc,
 	if (m->st != ST_CONNECTED && m->st != ST_CONNECTING)
 		return;
 	schedule_retry(m);
-	if (gw_log_ratelimit(&m->rl_conn, m->now_ms, 0.2, 5.0))
+	if (!m->refused && gw_log_ratelimit(&m->rl_conn, m->now_ms, 0.2, 5.0))
 		gw_warn("mqtt: %s %s:%u: %s; retrying in %llu ms",
 			was_connected ? "lost" : "could not connect to",
 			m->host, m->port, mosquitto_strerror(rc),
@@ -472,8 +472,7 @@ static void on_message_cb(struct mosquitto *mosq, void *obj,
 		mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC,
 					       &rtopic, false);
 		mosquitto_property_read_binary(
-			props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len,
-			false);
+		    props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false);
 	}
 	out.response_topic = rtopic;
 	out.correlation = corr;
@@ -645,16 +644,17 @@ static void attempt(struct gw_mqtt *m)
 		rc = mosquitto_reconnect_async(m->mosq);
 	}
 	m->last_misc_ms = m->now_ms;
+	m->refused = false;
 	if (rc != MOSQ_ERR_SUCCESS) {
 		const char *why = mosq_reason(rc);
 
 		schedule_retry(m);
 		if (gw_log_ratelimit(&m->rl_conn, m->now_ms, 0.2, 5.0))
-			gw_warn("mqtt: could not connect to %s:%u: %s; "
-				"retrying in %llu ms",
-				m->host, m->port, why,
-				(unsigned long long)(m->retry_at_ms -
-						     m->now_ms));
+			gw_warn(
+			    "mqtt: could not connect to %s:%u: %s; "
+			    "retrying in %llu ms",
+			    m->host, m->port, why,
+			    (unsigned long long)(m->retry_at_ms - m->now_ms));
 		return;
 	}
 	m->st = ST_CONNECTING;
@@ -691,9 +691,9 @@ static void drain(struct gw_mqtt *m)
 	while (m->head && m->st == ST_CONNECTED && n < DRAIN_BATCH &&
 	       m->handed < DRAIN_WINDOW) {
 		struct qmsg *q = m->head;
-		int rc = hand(m, q->topic, q->payload, q->len, q->qos,
-			      q->retain, q->corr, q->corr_len, q->prop_name,
-			      q->prop_value);
+		int rc =
+		    hand(m, q->topic, q->payload, q->len, q->qos, q->retain,
+			 q->corr, q->corr_len, q->prop_name, q->prop_value);
 
 		if (rc == -ENOTCONN || rc == -ENOMEM)
 			return; /* keep it; try again later */
@@ -856,8 +856,8 @@ static int publish(struct gw_mqtt *m, const char *topic, const void *payload,
 	 * keeps the order. */
 	if (!m->head && m->st == ST_CONNECTED) {
 		rc = hand(m, topic, payload, len, p->qos, p->retain,
-			  p->correlation, p->correlation_len,
-			  p->user_prop_name, p->user_prop_value);
+			  p->correlation, p->correlation_len, p->user_prop_name,
+			  p->user_prop_value);
 		if (rc != -ENOTCONN)
 			return rc;
 	}
@@ -946,7 +946,8 @@ static bool shutdown_step(struct gw_mqtt *m, uint64_t deadline)
 
 int gw_mqtt_shutdown(struct gw_mqtt *m, bool publish_offline, int timeout_ms)
 {
-	uint64_t deadline = mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	uint64_t deadline =
+	    mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	int rc;
 
 	if (m->st != ST_CONNECTED) {
@@ -977,10 +978,9 @@ int gw_mqtt_shutdown(struct gw_mqtt *m, bool publish_offline, int timeout_ms)
 		/* DISCONNECT is written by loop_write; libmosquitto closes
 		 * the socket once it is out. */
 		while (mosquitto_socket(m->mosq) >= 0 &&
-		       mosquitto_want_write(m->mosq) &&
-		       mono_ms() < deadline) {
-			struct pollfd pfd = {mosquitto_socket(m->mosq),
-					     POLLOUT, 0};
+		       mosquitto_want_write(m->mosq) && mono_ms() < deadline) {
+			struct pollfd pfd = {mosquitto_socket(m->mosq), POLLOUT,
+					     0};
 
 			if (poll(&pfd, 1, 100) > 0)
 				mosquitto_loop_write(m->mosq, 1);

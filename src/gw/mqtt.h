@@ -8,9 +8,8 @@
  *	gw_mqtt_start(m, now);
  *	for (;;) {
  *		fd = gw_mqtt_fd(m);             // re-read every iteration:
- *		ev = gw_mqtt_events(m);         // the socket changes on reconnect
- *		timeout = gw_mqtt_next_timeout(m, now);
- *		poll(...);
+ *		ev = gw_mqtt_events(m);         // the socket changes on
+ *reconnect timeout = gw_mqtt_next_timeout(m, now); poll(...);
  *		gw_mqtt_dispatch(m, revents_of_fd_or_0, now);
  *	}
  *	gw_mqtt_shutdown(m, true, 5000);
@@ -47,7 +46,7 @@ struct gw_mqtt;
 
 enum gw_mqtt_protocol {
 	GW_MQTT_V311 = 4, /* MQTT 3.1.1 (protocol level 4) */
-	GW_MQTT_V5 = 5,	  /* MQTT 5.0 */
+	GW_MQTT_V5 = 5,   /* MQTT 5.0 */
 };
 
 /*
@@ -57,23 +56,24 @@ enum gw_mqtt_protocol {
 struct gw_mqtt_opts {
 	const char *host;      /* required; a name is resolved (blocking) on
 				  each connect attempt */
-	uint16_t port;	       /* required, e.g. 1883 */
+	uint16_t port;         /* required, e.g. 1883 */
 	const char *client_id; /* required, non-empty */
 	const char *username;  /* optional */
 	const char *password;  /* optional; only with username */
-	int protocol;	       /* GW_MQTT_V311 or GW_MQTT_V5 */
-	int keepalive;	       /* seconds, 5..65535 */
+	int protocol;          /* GW_MQTT_V311 or GW_MQTT_V5 */
+	int keepalive;         /* seconds, 5..65535 */
 	struct {
-		const char *ca_file; /* TLS is on iff ca_file is set */
+		const char *ca_file;   /* TLS is on iff ca_file is set */
 		const char *cert_file; /* client certificate (optional) */
 		const char *key_file;  /* its key (with cert_file) */
 	} tls;
-	const char *will_topic;	  /* e.g. "coapbridge/bridge/state"; optional */
+	const char *will_topic;   /* e.g. "coapbridge/bridge/state"; optional */
 	const char *will_payload; /* Last Will, retained QoS 1, e.g. "offline";
 				     also published by gw_mqtt_shutdown */
-	const char *birth_payload; /* published retained QoS 1 to will_topic
-				      on every CONNACK, e.g. "online"; optional */
-	size_t queue_limit;	   /* >= 1: FIFO + unacknowledged messages */
+	const char
+	    *birth_payload; /* published retained QoS 1 to will_topic
+			       on every CONNACK, e.g. "online"; optional */
+	size_t queue_limit; /* >= 1: FIFO + unacknowledged messages */
 };
 
 /*
@@ -116,7 +116,7 @@ struct gw_mqtt_cbs {
  * copied). The v5 fields are ignored with MQTT 3.1.1.
  */
 struct gw_mqtt_pub {
-	int qos;     /* 0, 1 or 2 */
+	int qos; /* 0, 1 or 2 */
 	bool retain;
 	const void *correlation; /* v5 Correlation Data, or NULL */
 	size_t correlation_len;
@@ -126,14 +126,14 @@ struct gw_mqtt_pub {
 
 struct gw_mqtt_stats {
 	bool connected;
-	uint64_t published;	 /* handed to libmosquitto (incl. drained) */
-	uint64_t queued;	 /* current FIFO depth */
-	uint64_t queued_total;	 /* ever put in the FIFO */
-	uint64_t refused;	 /* -ENOBUFS answers (queue full) */
+	uint64_t published;      /* handed to libmosquitto (incl. drained) */
+	uint64_t queued;         /* current FIFO depth */
+	uint64_t queued_total;   /* ever put in the FIFO */
+	uint64_t refused;        /* -ENOBUFS answers (queue full) */
 	uint64_t rejected_topic; /* -EINVAL answers for a bad topic */
-	uint64_t received;	 /* messages given to on_message */
-	uint64_t reconnects;	 /* accepted connections after the first */
-	uint64_t unacked;	 /* handed to libmosquitto, not yet done */
+	uint64_t received;       /* messages given to on_message */
+	uint64_t reconnects;     /* accepted connections after the first */
+	uint64_t unacked;        /* handed to libmosquitto, not yet done */
 };
 
 /*
