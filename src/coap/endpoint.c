@@ -1,1 +1,1162 @@
-/* placeholder: written by its owner */
+/*
+ * ucoap_ep: the CoAP endpoint (RFC 7252 §4 message layer, §5
+ * request/response layer) in both roles, behind microCoAPy's API.
+ *
+ * Every datagram, whatever socket it came from, enters ucoap_ep_input():
+ * decode into views over the datagram, then ACK/RST to the exchange table
+ * (exchange.c), CON/NON through the duplicate cache (dedup.c) to either the
+ * request handlers (server role) or the exchange table (a response to us).
+ *
+ * Bounds (all sized in ucoap_ep_new(), nothing allocated per datagram):
+ * - one 64 KiB receive buffer, so a datagram above max_message_size is
+ *   seen whole and a request can be answered 4.13 rather than guessed at;
+ * - one max_message_size transmit buffer for answers;
+ * - max_exchanges exchange slots, each with a max_message_size buffer for
+ *   retransmission; a request beyond that is refused (UCOAP_ERR_FULL);
+ * - the duplicate cache: dedup_entries entries and dedup_bytes of answers;
+ *   when full, a new CON gets 5.03 + Max-Age and is not remembered, a new
+ *   NON is processed without being remembered (dedup.c says why).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ucoap/endpoint.h>
+
+#include "addr.h"
+#include "dedup.h"
+#include "exchange.h"
+#include "udp.h"
+
+/* Largest UDP payload; the receive buffer holds any datagram whole. */
+#define RX_CAP 65536
+/* RFC 7252 §4.8.2 */
+#define MAX_LATENCY_MS 100000u
+
+struct url_cb {
+	char *url;
+	ucoap_request_cb cb;
+	void *user;
+};
+
+/* The request whose handler is running (ucoap_ep_respond() answers it). */
+struct handling {
+	bool active, answered, deferred;
+	bool remember; /* false: the duplicate cache was full (NON only) */
+	const struct ucoap_msg *req;
+	const struct ucoap_addr *from;
+	struct ucoap_addr_key key;
+	uint32_t dghash;
+};
+
+struct ucoap_ep {
+	struct ucoap_ep_config cfg;
+	struct ucoap_env_ops env;
+	void *env_user;
+	uint64_t exchange_lifetime, non_lifetime;
+
+	struct ucoap_socket_ops sock;
+	void *sock_user;
+	bool has_sock, blocking;
+	struct ucoap_udp udp;
+
+	uint16_t next_mid;
+	uint8_t *rx; /* RX_CAP */
+	uint8_t *tx; /* max_message_size */
+	char *path;  /* max_message_size + 1: a request's joined Uri-Path */
+
+	struct ucoap_dedup dedup;
+	struct ucoap_extable ex;
+
+	struct url_cb *urls;
+	size_t nurls;
+	ucoap_request_cb def_cb;
+	void *def_user;
+	ucoap_response_cb resp_cb;
+	void *resp_user;
+
+	struct handling cur;
+	bool in_rx, closing;
+	struct ucoap_ep_stats st;
+};
+
+void ucoap_ep_config_init(struct ucoap_ep_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ack_timeout_ms = UCOAP_ACK_TIMEOUT_MS;
+	cfg->ack_random_factor = UCOAP_ACK_RANDOM_FACTOR;
+	cfg->max_retransmit = UCOAP_MAX_RETRANSMIT;
+	cfg->max_exchanges = 64;
+	cfg->dedup_entries = 4096;
+	cfg->dedup_bytes = 256 * 1024;
+	cfg->max_message_size = 1152;
+	cfg->request_timeout_ms = 0;
+}
+
+static bool config_valid(const struct ucoap_ep_config *c)
+{
+	return c->ack_timeout_ms > 0 && c->ack_random_factor >= 1.0 &&
+	       c->ack_random_factor <= 16.0 && c->max_retransmit <= 20 &&
+	       c->max_exchanges > 0 && c->max_exchanges <= 1u << 20 &&
+	       c->dedup_entries > 0 && c->dedup_entries <= 1u << 24 &&
+	       c->max_message_size >= 64 && c->max_message_size <= RX_CAP &&
+	       c->dedup_bytes >= c->max_message_size;
+}
+
+/* ---- time and randomness ---- */
+
+static uint64_t now_ms(struct ucoap_ep *ep)
+{
+	return ep->env.now_ms(ep->env_user);
+}
+
+static int rand_bytes(struct ucoap_ep *ep, void *buf, size_t len)
+{
+	return ep->env.random(ep->env_user, buf, len) < 0 ? UCOAP_ERR_IO : 0;
+}
+
+/*
+ * §4.2: the first timeout is a random duration between ACK_TIMEOUT and
+ * ACK_TIMEOUT * ACK_RANDOM_FACTOR, so that peers that lost packets at the
+ * same moment do not retransmit in lockstep.
+ */
+static int initial_rto(struct ucoap_ep *ep, uint32_t *out)
+{
+	uint32_t r;
+	double span =
+	    (double)ep->cfg.ack_timeout_ms * (ep->cfg.ack_random_factor - 1.0);
+
+	if (rand_bytes(ep, &r, sizeof(r)) < 0)
+		return UCOAP_ERR_IO;
+	*out = ep->cfg.ack_timeout_ms +
+	       (uint32_t)(span * (double)r / (double)UINT32_MAX);
+	return 0;
+}
+
+/*
+ * A fresh message id (§4.4: sequential from a random start), never 0 (the
+ * microCoAPy-style calls use 0 for failure) and never one an open exchange
+ * with @peer still uses.
+ */
+static uint16_t new_mid(struct ucoap_ep *ep, const struct ucoap_addr_key *peer)
+{
+	for (;;) {
+		uint16_t mid = ep->next_mid++;
+
+		if (mid != 0 && !ucoap_extable_by_mid(&ep->ex, peer, mid))
+			return mid;
+	}
+}
+
+/* ---- sending ---- */
+
+static int send_raw(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
+		    const struct ucoap_addr *to)
+{
+	int rc;
+
+	if (!ep->has_sock)
+		return UCOAP_ERR_STATE;
+	rc = ep->sock.sendto(ep->sock_user, buf, len, to);
+	if (rc < 0) {
+		errno = -rc;
+		return UCOAP_ERR_IO;
+	}
+	ep->st.tx++;
+	return 0;
+}
+
+/* An empty ACK or RST (§4.1: code 0.00, no token, options or payload). */
+static void send_empty(struct ucoap_ep *ep, uint8_t type, uint16_t mid,
+		       const struct ucoap_addr *to)
+{
+	uint8_t b[4] = {(uint8_t)(UCOAP_VERSION << 6 | type << 4), UCOAP_EMPTY,
+			(uint8_t)(mid >> 8), (uint8_t)mid};
+
+	send_raw(ep, b, sizeof(b), to);
+}
+
+/* ---- the client role: our requests ---- */
+
+static void complete(struct ucoap_ep *ep, struct ucoap_exchange *x, int status,
+		     const struct ucoap_msg *m, const struct ucoap_addr *from)
+{
+	ucoap_response_cb cb = x->cb;
+	void *user = x->user;
+
+	if (!cb && x->default_cb) {
+		cb = ep->resp_cb;
+		user = ep->resp_user;
+	}
+	ucoap_extable_release(&ep->ex, x);
+	if (status == UCOAP_ERR_TIMEOUT)
+		ep->st.timeouts++;
+	if (cb)
+		cb(ep, status, status == 0 ? m : NULL,
+		   status == 0 ? from : NULL, user);
+}
+
+struct req_opts {
+	uint32_t timeout_ms;
+	ucoap_response_cb cb;
+	void *user;
+	bool default_cb;    /* NULL @cb: the endpoint's response callback */
+	bool ack_completes; /* ping, separate response */
+	bool fill_token;    /* an empty token gets a random one */
+};
+
+static int start_exchange(struct ucoap_ep *ep, const struct ucoap_addr *to,
+			  struct ucoap_msg *m, const struct req_opts *o,
+			  uint16_t *mid_out)
+{
+	struct ucoap_exchange *x;
+	uint64_t now, deadline;
+	uint32_t rto = 0, timeout;
+	size_t len;
+	int rc;
+
+	if (!ep || !to || !m ||
+	    (m->type != UCOAP_TYPE_CON && m->type != UCOAP_TYPE_NON))
+		return UCOAP_ERR_INVAL;
+	if (ep->closing || !ep->has_sock)
+		return UCOAP_ERR_STATE;
+	x = ucoap_extable_alloc(&ep->ex);
+	if (!x)
+		return UCOAP_ERR_FULL;
+	x->peer = *to;
+	ucoap_addr_key(to, &x->key);
+	if (o->fill_token && m->token_len == 0) {
+		/* §5.3.1: unguessable, and unique among our open requests. */
+		for (int i = 0; i < 8; i++) {
+			rc = rand_bytes(ep, m->token, 4);
+			if (rc < 0)
+				goto fail;
+			m->token_len = 4;
+			if (!ucoap_extable_by_token(&ep->ex, &x->key, m->token,
+						    4))
+				break;
+		}
+	}
+	m->mid = new_mid(ep, &x->key);
+	rc = ucoap_msg_encode(m, ucoap_extable_buf(&ep->ex, x),
+			      ep->cfg.max_message_size, &len);
+	if (rc < 0)
+		goto fail;
+	if (m->type == UCOAP_TYPE_CON) {
+		rc = initial_rto(ep, &rto);
+		if (rc < 0)
+			goto fail;
+	}
+	x->mid = m->mid;
+	x->token_len = m->token_len;
+	memcpy(x->token, m->token, m->token_len);
+	x->type = m->type;
+	x->len = len;
+	x->cb = o->cb;
+	x->user = o->user;
+	x->default_cb = o->default_cb;
+	x->ack_completes = o->ack_completes;
+	rc = send_raw(ep, ucoap_extable_buf(&ep->ex, x), len, to);
+	if (rc < 0)
+		goto fail;
+	timeout = o->timeout_ms ? o->timeout_ms : ep->cfg.request_timeout_ms;
+	now = now_ms(ep);
+	if (timeout)
+		deadline = now + timeout;
+	else if (m->type == UCOAP_TYPE_CON)
+		deadline = now + ep->exchange_lifetime;
+	else
+		deadline = now + ep->non_lifetime;
+	ucoap_extable_link(&ep->ex, x, now, rto, deadline);
+	if (mid_out)
+		*mid_out = m->mid;
+	return 0;
+fail:
+	ucoap_extable_unalloc(&ep->ex, x);
+	return rc;
+}
+
+int ucoap_ep_request(struct ucoap_ep *ep, const struct ucoap_addr *to,
+		     struct ucoap_msg *req, uint32_t timeout_ms,
+		     ucoap_response_cb cb, void *user, uint16_t *mid_out)
+{
+	struct req_opts o = {.timeout_ms = timeout_ms,
+			     .cb = cb,
+			     .user = user,
+			     .default_cb = cb == NULL,
+			     .fill_token = true};
+
+	if (req && req->code == UCOAP_EMPTY)
+		return UCOAP_ERR_INVAL; /* that is a ping */
+	return start_exchange(ep, to, req, &o, mid_out);
+}
+
+int ucoap_ep_ping(struct ucoap_ep *ep, const struct ucoap_addr *to,
+		  ucoap_response_cb cb, void *user, uint16_t *mid_out)
+{
+	struct req_opts o = {.cb = cb, .user = user, .ack_completes = true};
+	struct ucoap_msg m;
+
+	ucoap_msg_init(&m, UCOAP_TYPE_CON, UCOAP_EMPTY);
+	return start_exchange(ep, to, &m, &o, mid_out);
+}
+
+int ucoap_ep_cancel(struct ucoap_ep *ep, uint16_t mid)
+{
+	/* A scan: cancelling is rare and the table small. */
+	for (uint32_t i = 0; i < ep->ex.cap; i++) {
+		struct ucoap_exchange *x = &ep->ex.x[i];
+
+		if (x->state != UCOAP_EX_FREE && x->mid == mid) {
+			complete(ep, x, UCOAP_ERR_CANCELLED, NULL, NULL);
+			return 0;
+		}
+	}
+	return UCOAP_ERR_NOENT;
+}
+
+void ucoap_ep_set_response_callback(struct ucoap_ep *ep, ucoap_response_cb cb,
+				    void *user)
+{
+	ep->resp_cb = cb;
+	ep->resp_user = user;
+}
+
+uint16_t ucoap_send(struct ucoap_ep *ep, const char *ip, uint16_t port,
+		    const char *url, uint8_t type, uint8_t method,
+		    const uint8_t *token, size_t token_len,
+		    const uint8_t *payload, size_t payload_len,
+		    int content_format, const char *query)
+{
+	struct req_opts o = {.default_cb = true};
+	struct ucoap_addr to;
+	struct ucoap_msg m;
+	uint16_t mid;
+
+	if (!ep || !url || token_len > UCOAP_TOKEN_MAX ||
+	    (token_len && !token) || (payload_len && !payload) ||
+	    UCOAP_CODE_CLASS(method) != 0 || method == UCOAP_EMPTY ||
+	    ucoap_addr_set(&to, ip, port) < 0)
+		return 0;
+	ucoap_msg_init(&m, type, method);
+	m.token_len = (uint8_t)token_len;
+	if (token_len)
+		memcpy(m.token, token, token_len);
+	if (ucoap_msg_set_uri(&m, url) < 0)
+		return 0;
+	if (query && *query && ucoap_msg_add_query(&m, query) < 0)
+		return 0;
+	if (content_format != UCOAP_CF_NONE &&
+	    (content_format < 0 || content_format > 65535 ||
+	     ucoap_msg_add_uint(&m, UCOAP_OPT_CONTENT_FORMAT,
+				(uint32_t)content_format) < 0))
+		return 0;
+	m.payload = payload_len ? payload : NULL;
+	m.payload_len = payload_len;
+	if (start_exchange(ep, &to, &m, &o, &mid) < 0)
+		return 0;
+	return mid;
+}
+
+uint16_t ucoap_get(struct ucoap_ep *ep, const char *ip, uint16_t port,
+		   const char *url, const uint8_t *token, size_t token_len)
+{
+	return ucoap_send(ep, ip, port, url, UCOAP_TYPE_CON, UCOAP_GET, token,
+			  token_len, NULL, 0, UCOAP_CF_NONE, NULL);
+}
+
+uint16_t ucoap_put(struct ucoap_ep *ep, const char *ip, uint16_t port,
+		   const char *url, const uint8_t *payload, size_t payload_len,
+		   const char *query, int content_format, const uint8_t *token,
+		   size_t token_len)
+{
+	return ucoap_send(ep, ip, port, url, UCOAP_TYPE_CON, UCOAP_PUT, token,
+			  token_len, payload, payload_len, content_format,
+			  query);
+}
+
+uint16_t ucoap_post(struct ucoap_ep *ep, const char *ip, uint16_t port,
+		    const char *url, const uint8_t *payload, size_t payload_len,
+		    const char *query, int content_format, const uint8_t *token,
+		    size_t token_len)
+{
+	return ucoap_send(ep, ip, port, url, UCOAP_TYPE_CON, UCOAP_POST, token,
+			  token_len, payload, payload_len, content_format,
+			  query);
+}
+
+uint16_t ucoap_delete(struct ucoap_ep *ep, const char *ip, uint16_t port,
+		      const char *url, const uint8_t *token, size_t token_len)
+{
+	return ucoap_send(ep, ip, port, url, UCOAP_TYPE_CON, UCOAP_DELETE,
+			  token, token_len, NULL, 0, UCOAP_CF_NONE, NULL);
+}
+
+/* ---- the server role ---- */
+
+int ucoap_ep_add_request_callback(struct ucoap_ep *ep, const char *url,
+				  ucoap_request_cb cb, void *user)
+{
+	struct url_cb *grown;
+	char *copy;
+
+	if (!ep || !url)
+		return UCOAP_ERR_INVAL;
+	if (*url == '/')
+		url++;
+	for (size_t i = 0; i < ep->nurls; i++) {
+		if (strcmp(ep->urls[i].url, url) != 0)
+			continue;
+		if (cb) {
+			/* microCoAPy: the last registration wins. */
+			ep->urls[i].cb = cb;
+			ep->urls[i].user = user;
+		} else {
+			free(ep->urls[i].url);
+			ep->urls[i] = ep->urls[--ep->nurls];
+		}
+		return 0;
+	}
+	if (!cb)
+		return 0;
+	copy = strdup(url);
+	if (!copy)
+		return UCOAP_ERR_NOMEM;
+	grown = realloc(ep->urls, (ep->nurls + 1) * sizeof(*grown));
+	if (!grown) {
+		free(copy);
+		return UCOAP_ERR_NOMEM;
+	}
+	ep->urls = grown;
+	ep->urls[ep->nurls++] = (struct url_cb){copy, cb, user};
+	return 0;
+}
+
+void ucoap_ep_set_default_handler(struct ucoap_ep *ep, ucoap_request_cb cb,
+				  void *user)
+{
+	ep->def_cb = cb;
+	ep->def_user = user;
+}
+
+/* Remember the current request's answer for its duplicates (§4.5). */
+static void remember(struct ucoap_ep *ep, enum ucoap_dedup_kind kind,
+		     const uint8_t *answer, size_t len)
+{
+	const struct handling *h = &ep->cur;
+	bool con = h->req->type == UCOAP_TYPE_CON;
+
+	if (!h->remember)
+		return;
+	/*
+	 * Room was checked before the handler ran, and only this request can
+	 * add an entry until it is answered, so this cannot fail.
+	 */
+	ucoap_dedup_add(&ep->dedup, &h->key, h->req->mid, h->dghash,
+			con ? kind : UCOAP_DEDUP_SILENT, answer, (uint32_t)len,
+			now_ms(ep) +
+			    (con ? ep->exchange_lifetime : ep->non_lifetime));
+}
+
+int ucoap_ep_respond(struct ucoap_ep *ep, struct ucoap_msg *resp)
+{
+	struct handling *h = &ep->cur;
+	size_t len;
+	int rc;
+
+	if (!ep || !resp)
+		return UCOAP_ERR_INVAL;
+	if (!h->active || h->answered || h->deferred)
+		return UCOAP_ERR_STATE;
+	/*
+	 * §5.2.1: a CON is answered piggybacked in the ACK with its message
+	 * id; §5.2.3: a NON gets a NON with a fresh id (microCoAPy answered it
+	 * with an ACK).
+	 */
+	if (h->req->type == UCOAP_TYPE_CON) {
+		resp->type = UCOAP_TYPE_ACK;
+		resp->mid = h->req->mid;
+	} else {
+		resp->type = UCOAP_TYPE_NON;
+		resp->mid = new_mid(ep, &h->key);
+	}
+	resp->token_len = h->req->token_len;
+	memcpy(resp->token, h->req->token, h->req->token_len);
+	rc = ucoap_msg_encode(resp, ep->tx, ep->cfg.max_message_size, &len);
+	if (rc < 0)
+		return rc;
+	h->answered = true;
+	remember(ep, UCOAP_DEDUP_BYTES, ep->tx, len);
+	return send_raw(ep, ep->tx, len, h->from);
+}
+
+/* An answer the endpoint makes itself (4.04, 4.02, 5.00...). */
+static void respond_code(struct ucoap_ep *ep, uint8_t code, uint16_t opt,
+			 uint32_t val)
+{
+	struct ucoap_msg m;
+
+	ucoap_msg_init(&m, UCOAP_TYPE_ACK, code);
+	if (opt)
+		ucoap_msg_add_uint(&m, opt, val);
+	ucoap_ep_respond(ep, &m);
+}
+
+int ucoap_ep_defer(struct ucoap_ep *ep, struct ucoap_deferred *out)
+{
+	struct handling *h = &ep->cur;
+
+	if (!ep || !out)
+		return UCOAP_ERR_INVAL;
+	if (!h->active || h->answered || h->deferred)
+		return UCOAP_ERR_STATE;
+	memset(out, 0, sizeof(*out));
+	out->peer = *h->from;
+	out->req_type = h->req->type;
+	out->token_len = h->req->token_len;
+	memcpy(out->token, h->req->token, h->req->token_len);
+	h->deferred = true;
+	remember(ep, UCOAP_DEDUP_EMPTY_ACK, NULL, 0);
+	/* §5.2.2: the empty ACK stops the client's retransmissions now. */
+	if (h->req->type == UCOAP_TYPE_CON)
+		send_empty(ep, UCOAP_TYPE_ACK, h->req->mid, h->from);
+	return 0;
+}
+
+int ucoap_ep_respond_deferred(struct ucoap_ep *ep,
+			      const struct ucoap_deferred *d,
+			      struct ucoap_msg *resp, ucoap_response_cb cb,
+			      void *user)
+{
+	struct req_opts o = {.cb = cb, .user = user, .ack_completes = true};
+	struct ucoap_addr_key key;
+	size_t len;
+	int rc;
+
+	if (!ep || !d || !resp || d->token_len > UCOAP_TOKEN_MAX)
+		return UCOAP_ERR_INVAL;
+	resp->token_len = d->token_len;
+	memcpy(resp->token, d->token, d->token_len);
+	if (d->req_type == UCOAP_TYPE_CON) {
+		/* §5.2.2: a CON, retransmitted until the client ACKs it. */
+		resp->type = UCOAP_TYPE_CON;
+		return start_exchange(ep, &d->peer, resp, &o, NULL);
+	}
+	/*
+	 * A NON separate response expects nothing back, so there is nothing
+	 * for @cb to learn: it is not called.
+	 */
+	if (!ep->has_sock)
+		return UCOAP_ERR_STATE;
+	ucoap_addr_key(&d->peer, &key);
+	resp->type = UCOAP_TYPE_NON;
+	resp->mid = new_mid(ep, &key);
+	rc = ucoap_msg_encode(resp, ep->tx, ep->cfg.max_message_size, &len);
+	if (rc < 0)
+		return rc;
+	return send_raw(ep, ep->tx, len, &d->peer);
+}
+
+uint16_t ucoap_send_response(struct ucoap_ep *ep, const char *ip, uint16_t port,
+			     uint16_t mid, const uint8_t *payload,
+			     size_t payload_len, uint8_t code,
+			     int content_format, const uint8_t *token,
+			     size_t token_len)
+{
+	struct req_opts o = {.ack_completes = true};
+	struct ucoap_addr to;
+	struct ucoap_msg m;
+	uint16_t out;
+
+	if (!ep || token_len > UCOAP_TOKEN_MAX || (token_len && !token) ||
+	    (payload_len && !payload) || ucoap_addr_set(&to, ip, port) < 0)
+		return 0;
+	ucoap_msg_init(&m, UCOAP_TYPE_CON, code);
+	if (content_format != UCOAP_CF_NONE &&
+	    (content_format < 0 || content_format > 65535 ||
+	     ucoap_msg_add_uint(&m, UCOAP_OPT_CONTENT_FORMAT,
+				(uint32_t)content_format) < 0))
+		return 0;
+	m.payload = payload_len ? payload : NULL;
+	m.payload_len = payload_len;
+	m.token_len = (uint8_t)token_len;
+	if (token_len)
+		memcpy(m.token, token, token_len);
+	if (ep->cur.active && !ep->cur.answered && !ep->cur.deferred &&
+	    ep->cur.req->mid == mid && ucoap_addr_equal(ep->cur.from, &to)) {
+		/* The endpoint sets the token from the request itself. */
+		if (ucoap_ep_respond(ep, &m) < 0)
+			return 0;
+		return m.mid;
+	}
+	if (start_exchange(ep, &to, &m, &o, &out) < 0)
+		return 0;
+	return out;
+}
+
+static bool known_method(uint8_t code)
+{
+	return code >= UCOAP_GET && code <= UCOAP_IPATCH;
+}
+
+static void dispatch(struct ucoap_ep *ep, const struct ucoap_msg *m,
+		     const struct ucoap_addr *from)
+{
+	ucoap_request_cb cb = ep->def_cb;
+	void *user = ep->def_user;
+
+	if (ep->nurls > 0 &&
+	    ucoap_msg_uri_path(m, ep->path, ep->cfg.max_message_size + 1) >=
+		0) {
+		for (size_t i = 0; i < ep->nurls; i++) {
+			if (strcmp(ep->urls[i].url, ep->path) == 0) {
+				cb = ep->urls[i].cb;
+				user = ep->urls[i].user;
+				break;
+			}
+		}
+	}
+	if (!cb) {
+		respond_code(ep, UCOAP_NOT_FOUND, 0, 0);
+		return;
+	}
+	cb(ep, m, from, user);
+}
+
+static void on_request(struct ucoap_ep *ep, const struct ucoap_msg *m,
+		       const struct ucoap_addr *from,
+		       const struct ucoap_addr_key *key, uint32_t dghash,
+		       bool too_big)
+{
+	struct handling saved = ep->cur;
+	uint64_t now = now_ms(ep);
+	bool room;
+
+	ucoap_dedup_expire(&ep->dedup, now);
+	room = ucoap_dedup_has_room(&ep->dedup);
+	ep->cur = (struct handling){.active = true,
+				    .remember = room,
+				    .req = m,
+				    .from = from,
+				    .key = *key,
+				    .dghash = dghash};
+	if (!room && m->type == UCOAP_TYPE_CON) {
+		/*
+		 * Full of answers still owed to retransmissions: refuse rather
+		 * than forget one (§4.5), and say when to retry (§5.9.3.4).
+		 */
+		uint64_t exp = ucoap_dedup_next_expiry(&ep->dedup);
+		uint64_t s = exp > now ? (exp - now + 999) / 1000 : 1;
+
+		ep->st.dedup_full++;
+		respond_code(ep, UCOAP_SERVICE_UNAVAILABLE, UCOAP_OPT_MAX_AGE,
+			     (uint32_t)(s > UINT32_MAX ? UINT32_MAX : s));
+	} else if (too_big) {
+		/* §5.9.2.9, §5.10.9: tell the client the size we accept. */
+		respond_code(ep, UCOAP_REQUEST_ENTITY_TOO_LARGE,
+			     UCOAP_OPT_SIZE1, ep->cfg.max_message_size);
+	} else if (!known_method(m->code)) {
+		respond_code(ep, UCOAP_METHOD_NOT_ALLOWED, 0, 0);
+	} else if (ucoap_msg_bad_critical(m)) {
+		/* §5.4.1 */
+		respond_code(ep, UCOAP_BAD_OPTION, 0, 0);
+	} else {
+		dispatch(ep, m, from);
+		/* The client must never wait for an answer that won't come. */
+		if (!ep->cur.answered && !ep->cur.deferred)
+			respond_code(ep, UCOAP_INTERNAL_SERVER_ERROR, 0, 0);
+	}
+	ep->cur = saved;
+}
+
+/* ---- receiving ---- */
+
+static void on_ack(struct ucoap_ep *ep, const struct ucoap_msg *m,
+		   const struct ucoap_addr *from,
+		   const struct ucoap_addr_key *key)
+{
+	struct ucoap_exchange *x = ucoap_extable_by_mid(&ep->ex, key, m->mid);
+
+	/* §4.2: an ACK is matched by message id and peer, never answered. */
+	if (!x || x->type != UCOAP_TYPE_CON)
+		return;
+	if (m->code == UCOAP_EMPTY) {
+		if (x->ack_completes)
+			complete(ep, x, 0, m, from);
+		else if (x->state == UCOAP_EX_WAIT_ACK)
+			ucoap_extable_acked(&ep->ex, x); /* §5.2.2 */
+		return;
+	}
+	/* §5.3.2: a piggybacked response must also carry our token. */
+	if (m->token_len != x->token_len ||
+	    memcmp(m->token, x->token, x->token_len) != 0) {
+		ep->st.rx_malformed++;
+		return;
+	}
+	/* §5.4.1: rejecting an ACK means ignoring it (§4.2). */
+	if (ucoap_msg_bad_critical(m))
+		return;
+	complete(ep, x, 0, m, from);
+}
+
+static void on_response(struct ucoap_ep *ep, const struct ucoap_msg *m,
+			const struct ucoap_addr *from,
+			const struct ucoap_addr_key *key, uint32_t dghash)
+{
+	struct ucoap_exchange *x =
+	    ucoap_extable_by_token(&ep->ex, key, m->token, m->token_len);
+	bool con = m->type == UCOAP_TYPE_CON;
+	uint64_t now;
+
+	/*
+	 * §4.2/§4.3: a response we cannot place (no request of ours to that
+	 * peer has its token) or with an
+	 * unrecognised critical option (§5.4.1) is rejected: RST for a CON,
+	 * silence for a NON.
+	 */
+	if (!x || ucoap_msg_bad_critical(m)) {
+		if (con)
+			send_empty(ep, UCOAP_TYPE_RST, m->mid, from);
+		return;
+	}
+	now = now_ms(ep);
+	ucoap_dedup_expire(&ep->dedup, now);
+	/*
+	 * Remember it so that a retransmission (our ACK was lost) gets the ACK
+	 * again rather than an RST; if the cache is full it is merely not
+	 * remembered.
+	 */
+	ucoap_dedup_add(&ep->dedup, key, m->mid, dghash,
+			con ? UCOAP_DEDUP_EMPTY_ACK : UCOAP_DEDUP_SILENT, NULL,
+			0,
+			now + (con ? ep->exchange_lifetime : ep->non_lifetime));
+	/* §5.2.2: acknowledge a CON separate response with an empty ACK. */
+	if (con)
+		send_empty(ep, UCOAP_TYPE_ACK, m->mid, from);
+	complete(ep, x, 0, m, from);
+}
+
+void ucoap_ep_input(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
+		    const struct ucoap_addr *from)
+{
+	const struct ucoap_dedup_entry *e;
+	struct ucoap_addr_key key;
+	struct ucoap_msg m;
+	uint32_t dghash;
+	int rc;
+
+	ep->st.rx++;
+	rc = ucoap_msg_decode(&m, buf, len);
+	if (rc < 0) {
+		/*
+		 * §4.2: a CON we cannot process is rejected with RST, if its
+		 * header could be read; §3: other versions are ignored.
+		 */
+		ep->st.rx_malformed++;
+		if (rc != UCOAP_ERR_SHORT && rc != UCOAP_ERR_VERSION &&
+		    m.type == UCOAP_TYPE_CON)
+			send_empty(ep, UCOAP_TYPE_RST, m.mid, from);
+		return;
+	}
+	ucoap_addr_key(from, &key);
+	if (m.type == UCOAP_TYPE_ACK) {
+		if (len <= ep->cfg.max_message_size)
+			on_ack(ep, &m, from, &key);
+		return;
+	}
+	if (m.type == UCOAP_TYPE_RST) {
+		struct ucoap_exchange *x =
+		    ucoap_extable_by_mid(&ep->ex, &key, m.mid);
+
+		if (x)
+			complete(ep, x, UCOAP_ERR_RST, NULL, NULL);
+		return;
+	}
+	if (m.code == UCOAP_EMPTY) {
+		/* §4.3: an empty CON is a ping, answered with RST. */
+		if (m.type == UCOAP_TYPE_CON)
+			send_empty(ep, UCOAP_TYPE_RST, m.mid, from);
+		return;
+	}
+	/*
+	 * §4.5: a duplicate is the same (peer, mid) within its lifetime, and
+	 * byte for byte the same datagram -- a retransmission is. The same
+	 * mid with other bytes is a new message from a peer that reuses ids
+	 * too fast; it replaces the old entry when answered.
+	 */
+	dghash = ucoap_fnv1a(UCOAP_FNV_OFFSET, buf, len);
+	e = ucoap_dedup_find(&ep->dedup, &key, m.mid, now_ms(ep));
+	if (e && e->dghash == dghash) {
+		ep->st.rx_duplicates++;
+		if (m.type != UCOAP_TYPE_CON)
+			return;
+		if (e->kind == UCOAP_DEDUP_BYTES)
+			send_raw(ep, ucoap_dedup_answer(&ep->dedup, e), e->len,
+				 from);
+		else if (e->kind == UCOAP_DEDUP_EMPTY_ACK)
+			send_empty(ep, UCOAP_TYPE_ACK, m.mid, from);
+		return;
+	}
+	if (UCOAP_CODE_CLASS(m.code) == 0) {
+		on_request(ep, &m, from, &key, dghash,
+			   len > ep->cfg.max_message_size);
+		return;
+	}
+	/* A response larger than we accept is dropped (the header says so). */
+	if (len <= ep->cfg.max_message_size)
+		on_response(ep, &m, from, &key, dghash);
+}
+
+/* ---- timers ---- */
+
+void ucoap_ep_tick(struct ucoap_ep *ep)
+{
+	uint64_t now = now_ms(ep);
+	struct ucoap_exchange *x;
+
+	ucoap_dedup_expire(&ep->dedup, now);
+	while ((x = ucoap_extable_first(&ep->ex)) && x->due <= now) {
+		if (ucoap_extable_due(&ep->ex, x, now,
+				      ep->cfg.max_retransmit) ==
+		    UCOAP_EX_RETRANSMIT) {
+			/*
+			 * A send error is not fatal: the next retransmission
+			 * or the timeout settles it.
+			 */
+			send_raw(ep, ucoap_extable_buf(&ep->ex, x), x->len,
+				 &x->peer);
+			ep->st.retransmissions++;
+		} else {
+			complete(ep, x, UCOAP_ERR_TIMEOUT, NULL, NULL);
+		}
+	}
+}
+
+int ucoap_ep_next_timeout(struct ucoap_ep *ep)
+{
+	struct ucoap_exchange *x = ucoap_extable_first(&ep->ex);
+	uint64_t next = ucoap_dedup_next_expiry(&ep->dedup), now;
+
+	if (x && x->due < next)
+		next = x->due;
+	if (next == UINT64_MAX)
+		return -1;
+	now = now_ms(ep);
+	if (next <= now)
+		return 0;
+	return next - now > INT_MAX ? INT_MAX : (int)(next - now);
+}
+
+/* ---- the socket ---- */
+
+static void set_blocking(struct ucoap_ep *ep, bool blocking)
+{
+	if (ep->blocking == blocking)
+		return;
+	if (ep->sock.setblocking)
+		ep->sock.setblocking(ep->sock_user, blocking);
+	ep->blocking = blocking;
+}
+
+static void use_socket(struct ucoap_ep *ep, const struct ucoap_socket_ops *ops,
+		       void *user)
+{
+	ep->sock = *ops;
+	ep->sock_user = user;
+	ep->has_sock = true;
+	/* Whatever state the socket is in, make it non-blocking (known). */
+	ep->blocking = true;
+	set_blocking(ep, false);
+}
+
+int ucoap_ep_start_at(struct ucoap_ep *ep, const struct ucoap_addr *local)
+{
+	if (!ep || !local)
+		return UCOAP_ERR_INVAL;
+	if (ep->has_sock)
+		return UCOAP_ERR_STATE;
+	if (ucoap_udp_open(&ep->udp, local) < 0)
+		return UCOAP_ERR_IO;
+	use_socket(ep, &ucoap_udp_ops, &ep->udp);
+	return 0;
+}
+
+int ucoap_ep_start(struct ucoap_ep *ep, uint16_t port)
+{
+	struct ucoap_addr local;
+	int rc;
+
+	ucoap_addr_set(&local, "::", port);
+	rc = ucoap_ep_start_at(ep, &local);
+	/* A host without IPv6 still gets an IPv4 endpoint. */
+	if (rc == UCOAP_ERR_IO && errno == EAFNOSUPPORT) {
+		ucoap_addr_set(&local, "0.0.0.0", port);
+		rc = ucoap_ep_start_at(ep, &local);
+	}
+	return rc;
+}
+
+int ucoap_ep_start_fd(struct ucoap_ep *ep, int fd)
+{
+	if (!ep)
+		return UCOAP_ERR_INVAL;
+	if (ep->has_sock)
+		return UCOAP_ERR_STATE;
+	if (ucoap_udp_adopt(&ep->udp, fd) < 0)
+		return UCOAP_ERR_IO;
+	use_socket(ep, &ucoap_udp_ops, &ep->udp);
+	return 0;
+}
+
+int ucoap_ep_set_custom_socket(struct ucoap_ep *ep,
+			       const struct ucoap_socket_ops *ops, void *user)
+{
+	if (!ep || !ops || !ops->sendto || !ops->recvfrom)
+		return UCOAP_ERR_INVAL;
+	ucoap_ep_stop(ep);
+	use_socket(ep, ops, user);
+	return 0;
+}
+
+void ucoap_ep_stop(struct ucoap_ep *ep)
+{
+	if (!ep || !ep->has_sock)
+		return;
+	ep->has_sock = false;
+	if (ep->sock.close)
+		ep->sock.close(ep->sock_user);
+}
+
+int ucoap_ep_local_addr(struct ucoap_ep *ep, struct ucoap_addr *out)
+{
+	int fd = ucoap_ep_fd(ep);
+
+	if (fd < 0)
+		return UCOAP_ERR_STATE;
+	return ucoap_udp_local_addr(fd, out);
+}
+
+int ucoap_ep_fd(const struct ucoap_ep *ep)
+{
+	if (!ep || !ep->has_sock || !ep->sock.fd)
+		return -1;
+	return ep->sock.fd(ep->sock_user);
+}
+
+int ucoap_ep_process(struct ucoap_ep *ep, unsigned max)
+{
+	struct ucoap_addr from;
+	unsigned n = 0;
+	int rc = 0;
+
+	/* A callback calling back in must not overwrite the datagram. */
+	if (ep->in_rx)
+		return 0;
+	if (!ep->has_sock)
+		return UCOAP_ERR_STATE;
+	set_blocking(ep, false);
+	ep->in_rx = true;
+	while (ep->has_sock && (max == 0 || n < max)) {
+		ssize_t r =
+		    ep->sock.recvfrom(ep->sock_user, ep->rx, RX_CAP, &from);
+
+		if (r == -EAGAIN || r == -EWOULDBLOCK)
+			break;
+		if (r == -EINTR)
+			continue;
+		if (r < 0) {
+			errno = (int)-r;
+			rc = UCOAP_ERR_IO;
+			break;
+		}
+		n++;
+		if (r > RX_CAP) {
+			/* Cut short by the socket: nothing honest to answer. */
+			ep->st.rx++;
+			ep->st.rx_malformed++;
+			continue;
+		}
+		ucoap_ep_input(ep, ep->rx, (size_t)r, &from);
+	}
+	ep->in_rx = false;
+	ucoap_ep_tick(ep);
+	return n == 0 && rc < 0 ? rc : (int)n;
+}
+
+/* Wait up to @ms (-1: forever) for the socket to become readable. */
+static void wait_readable(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	poll(&p, 1, ms);
+}
+
+static int min_timeout(int a, int b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+bool ucoap_ep_loop(struct ucoap_ep *ep, bool blocking)
+{
+	struct ucoap_addr from;
+	ssize_t r;
+	int fd;
+
+	if (!ep || ep->in_rx || !ep->has_sock)
+		return false;
+	if (!blocking)
+		return ucoap_ep_process(ep, 1) > 0;
+	fd = ucoap_ep_fd(ep);
+	if (fd >= 0) {
+		/* Timers keep running while we wait for the datagram. */
+		for (;;) {
+			int n = ucoap_ep_process(ep, 1);
+
+			if (n != 0)
+				return n > 0;
+			wait_readable(fd, ucoap_ep_next_timeout(ep));
+		}
+	}
+	/* A custom socket without fd: its own blocking recvfrom waits. */
+	ucoap_ep_tick(ep);
+	set_blocking(ep, true);
+	ep->in_rx = true;
+	r = ep->sock.recvfrom(ep->sock_user, ep->rx, RX_CAP, &from);
+	if (r >= 0 && r <= RX_CAP)
+		ucoap_ep_input(ep, ep->rx, (size_t)r, &from);
+	ep->in_rx = false;
+	set_blocking(ep, false);
+	ucoap_ep_tick(ep);
+	return r >= 0 && r <= RX_CAP;
+}
+
+bool ucoap_ep_poll(struct ucoap_ep *ep, int timeout_ms, int period_ms)
+{
+	long waited = 0;
+
+	if (period_ms <= 0)
+		period_ms = 500; /* microCoAPy's default */
+	for (;;) {
+		int fd, slice = period_ms;
+
+		if (ucoap_ep_loop(ep, false))
+			return true;
+		if (!ep->has_sock || ep->in_rx)
+			return false;
+		if (timeout_ms >= 0 && waited >= timeout_ms)
+			return false;
+		if (timeout_ms >= 0 && timeout_ms - waited < slice)
+			slice = (int)(timeout_ms - waited);
+		fd = ucoap_ep_fd(ep);
+		if (fd >= 0) {
+			/* Wake early for data or a due timer. */
+			wait_readable(
+			    fd, min_timeout(slice, ucoap_ep_next_timeout(ep)));
+		} else {
+			struct timespec ts = {slice / 1000,
+					      (long)(slice % 1000) * 1000000};
+
+			nanosleep(&ts, NULL);
+		}
+		waited += slice;
+	}
+}
+
+/* ---- lifecycle ---- */
+
+static uint64_t max_transmit_span(const struct ucoap_ep_config *c)
+{
+	/* §4.8.2: ACK_TIMEOUT * (2 ** MAX_RETRANSMIT - 1) * ACK_RANDOM_FACTOR
+	 */
+	return (uint64_t)((double)c->ack_timeout_ms *
+			  (double)((1u << c->max_retransmit) - 1) *
+			  c->ack_random_factor);
+}
+
+struct ucoap_ep *ucoap_ep_new(const struct ucoap_ep_config *cfg,
+			      const struct ucoap_env_ops *env, void *env_user)
+{
+	struct ucoap_ep *ep = calloc(1, sizeof(*ep));
+
+	if (!ep)
+		return NULL;
+	if (cfg)
+		ep->cfg = *cfg;
+	else
+		ucoap_ep_config_init(&ep->cfg);
+	if (!config_valid(&ep->cfg))
+		goto fail;
+	ep->env = ucoap_default_env;
+	if (env) {
+		ep->env_user = env_user;
+		if (env->now_ms)
+			ep->env.now_ms = env->now_ms;
+		if (env->random)
+			ep->env.random = env->random;
+	}
+	/* §4.8.2, from the configured transmission parameters. */
+	ep->non_lifetime = max_transmit_span(&ep->cfg) + MAX_LATENCY_MS;
+	ep->exchange_lifetime = max_transmit_span(&ep->cfg) +
+				2 * (uint64_t)MAX_LATENCY_MS +
+				ep->cfg.ack_timeout_ms;
+	ep->udp.fd = -1;
+	ep->rx = malloc(RX_CAP);
+	ep->tx = malloc(ep->cfg.max_message_size);
+	ep->path = malloc(ep->cfg.max_message_size + 1);
+	if (!ep->rx || !ep->tx || !ep->path)
+		goto fail;
+	if (ucoap_dedup_init(&ep->dedup, ep->cfg.dedup_entries,
+			     ep->cfg.dedup_bytes, ep->cfg.max_message_size) < 0)
+		goto fail;
+	if (ucoap_extable_init(&ep->ex, ep->cfg.max_exchanges,
+			       ep->cfg.max_message_size) < 0)
+		goto fail;
+	/* §4.4: start the message ids at a random point. */
+	if (rand_bytes(ep, &ep->next_mid, sizeof(ep->next_mid)) < 0)
+		goto fail;
+	return ep;
+fail:
+	ucoap_extable_cleanup(&ep->ex);
+	ucoap_dedup_cleanup(&ep->dedup);
+	free(ep->path);
+	free(ep->tx);
+	free(ep->rx);
+	free(ep);
+	return NULL;
+}
+
+void ucoap_ep_free(struct ucoap_ep *ep)
+{
+	struct ucoap_exchange *x;
+
+	if (!ep)
+		return;
+	/* Callbacks run below; they may not start new requests. */
+	ep->closing = true;
+	ucoap_ep_stop(ep);
+	while ((x = ucoap_extable_first(&ep->ex)))
+		complete(ep, x, UCOAP_ERR_CANCELLED, NULL, NULL);
+	for (size_t i = 0; i < ep->nurls; i++)
+		free(ep->urls[i].url);
+	free(ep->urls);
+	ucoap_extable_cleanup(&ep->ex);
+	ucoap_dedup_cleanup(&ep->dedup);
+	free(ep->path);
+	free(ep->tx);
+	free(ep->rx);
+	free(ep);
+}
+
+void ucoap_ep_stats(const struct ucoap_ep *ep, struct ucoap_ep_stats *out)
+{
+	*out = ep->st;
+	out->exchanges_open = ep->ex.used;
+	out->dedup_used = ucoap_dedup_used(&ep->dedup);
+}

@@ -1,1 +1,199 @@
-/* placeholder: written by its owner */
+/*
+ * ucoap_udp: the POSIX UDP socket behind ucoap_ep_start(), and the default
+ * environment hooks (monotonic clock, kernel randomness).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "udp.h"
+
+static int set_nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return UCOAP_ERR_IO;
+	return 0;
+}
+
+int ucoap_udp_open(struct ucoap_udp *u, const struct ucoap_addr *local)
+{
+	int fam = local->ss.ss_family, off = 0, saved;
+	int fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	u->fd = -1;
+	u->blocking = false;
+	if (fd < 0)
+		return UCOAP_ERR_IO;
+	/*
+	 * One socket for both families: Debian's default bindv6only=0 is not
+	 * something to rely on, so say it explicitly.
+	 */
+	if (fam == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)&local->ss, local->len) < 0)
+		goto fail;
+	u->fd = fd;
+	u->family = fam;
+	return 0;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return UCOAP_ERR_IO;
+}
+
+int ucoap_udp_adopt(struct ucoap_udp *u, int fd)
+{
+	struct ucoap_addr local;
+
+	u->fd = -1;
+	u->blocking = false;
+	if (fd < 0) {
+		errno = EBADF;
+		return UCOAP_ERR_IO;
+	}
+	if (set_nonblocking(fd) < 0 || ucoap_udp_local_addr(fd, &local) < 0)
+		return UCOAP_ERR_IO;
+	u->fd = fd;
+	u->family = local.ss.ss_family;
+	return 0;
+}
+
+int ucoap_udp_local_addr(int fd, struct ucoap_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->len = sizeof(out->ss);
+	if (getsockname(fd, (struct sockaddr *)&out->ss, &out->len) < 0)
+		return UCOAP_ERR_IO;
+	return 0;
+}
+
+static int udp_sendto(void *user, const void *buf, size_t len,
+		      const struct ucoap_addr *to)
+{
+	struct ucoap_udp *u = user;
+	struct sockaddr_in6 mapped;
+	const struct sockaddr *sa = (const struct sockaddr *)&to->ss;
+	socklen_t salen = to->len;
+	ssize_t n;
+
+	/*
+	 * A dual-stack socket cannot send to a plain sockaddr_in: give it the
+	 * IPv4-mapped form instead. An AF_INET socket gets the address as is.
+	 */
+	if (to->ss.ss_family == AF_INET && u->family == AF_INET6) {
+		const struct sockaddr_in *s4 =
+		    (const struct sockaddr_in *)&to->ss;
+
+		memset(&mapped, 0, sizeof(mapped));
+		mapped.sin6_family = AF_INET6;
+		mapped.sin6_port = s4->sin_port;
+		mapped.sin6_addr.s6_addr[10] = 0xff;
+		mapped.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&mapped.sin6_addr.s6_addr[12], &s4->sin_addr, 4);
+		sa = (const struct sockaddr *)&mapped;
+		salen = sizeof(mapped);
+	}
+	do {
+		n = sendto(u->fd, buf, len, 0, sa, salen);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return 0;
+}
+
+static ssize_t udp_recvfrom(void *user, void *buf, size_t cap,
+			    struct ucoap_addr *from)
+{
+	struct ucoap_udp *u = user;
+	int flags = MSG_TRUNC | (u->blocking ? 0 : MSG_DONTWAIT);
+	ssize_t n;
+
+	/* The fd is O_NONBLOCK for the daemon's poll loop: wait here. */
+	for (;;) {
+		memset(from, 0, sizeof(*from));
+		from->len = sizeof(from->ss);
+		n = recvfrom(u->fd, buf, cap, flags,
+			     (struct sockaddr *)&from->ss, &from->len);
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if ((errno == EAGAIN || errno == EWOULDBLOCK) && u->blocking) {
+			struct pollfd pfd = {.fd = u->fd, .events = POLLIN};
+
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+				return -errno;
+			continue;
+		}
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	}
+}
+
+static int udp_setblocking(void *user, bool blocking)
+{
+	((struct ucoap_udp *)user)->blocking = blocking;
+	return 0;
+}
+
+static int udp_fd(void *user)
+{
+	return ((struct ucoap_udp *)user)->fd;
+}
+
+static void udp_close(void *user)
+{
+	struct ucoap_udp *u = user;
+
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+}
+
+const struct ucoap_socket_ops ucoap_udp_ops = {
+    .sendto = udp_sendto,
+    .recvfrom = udp_recvfrom,
+    .setblocking = udp_setblocking,
+    .fd = udp_fd,
+    .close = udp_close,
+};
+
+static uint64_t env_now_ms(void *user)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int env_random(void *user, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+const struct ucoap_env_ops ucoap_default_env = {
+    .now_ms = env_now_ms,
+    .random = env_random,
+};
