@@ -53,6 +53,20 @@ struct loader {
 	struct gw_scan scan;
 	struct file_name *names;
 	size_t n_names;
+	struct pending *pending; /* problems, reported sorted at the end */
+	size_t n_pending, cap_pending;
+};
+
+/*
+ * Problems are found section by section, not line by line; they are held
+ * and reported in file order so --check-config reads like the file.
+ */
+struct pending {
+	char *file;
+	unsigned line;
+	char *msg;
+	size_t seq;
+	size_t file_rank;
 };
 
 /* ---- Memory: everything hangs off the config's pool ---- */
@@ -154,8 +168,63 @@ static void problem_at(struct loader *L, const char *file, unsigned line,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	L->problems++;
-	if (L->report)
-		L->report(L->user, file, line, msg);
+	if (!L->report)
+		return;
+	if (L->n_pending == L->cap_pending) {
+		size_t cap = L->cap_pending ? 2 * L->cap_pending : 16;
+		struct pending *p = realloc(L->pending, cap * sizeof(*p));
+
+		if (!p)
+			goto now;
+		L->pending = p;
+		L->cap_pending = cap;
+	}
+	struct pending *p = &L->pending[L->n_pending];
+	p->file = strdup(file);
+	p->msg = strdup(msg);
+	if (!p->file || !p->msg) {
+		free(p->file);
+		free(p->msg);
+		goto now;
+	}
+	p->line = line;
+	p->seq = L->n_pending;
+	/* the main file first, the others in the order they showed up */
+	p->file_rank = strcmp(file, L->path) == 0 ? 0 : L->n_pending + 1;
+	for (size_t i = 0; i < L->n_pending; i++)
+		if (strcmp(L->pending[i].file, file) == 0) {
+			p->file_rank = L->pending[i].file_rank;
+			break;
+		}
+	L->n_pending++;
+	return;
+now:
+	L->report(L->user, file, line, msg);
+}
+
+static int pending_cmp(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+
+	if (x->file_rank != y->file_rank)
+		return x->file_rank < y->file_rank ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void flush_problems(struct loader *L)
+{
+	qsort(L->pending, L->n_pending, sizeof(*L->pending), pending_cmp);
+	for (size_t i = 0; i < L->n_pending; i++) {
+		L->report(L->user, L->pending[i].file, L->pending[i].line,
+			  L->pending[i].msg);
+		free(L->pending[i].file);
+		free(L->pending[i].msg);
+	}
+	free(L->pending);
+	L->pending = NULL;
+	L->n_pending = L->cap_pending = 0;
 }
 
 /* "mqtt.tls.ca_file", "devices[2].name", "" for the root. */
@@ -1659,6 +1728,7 @@ int gw_config_load(const char *path, struct gw_config **out,
 	if (L.nomem)
 		goto nomem;
 	if (L.problems) {
+		flush_problems(&L);
 		gw_config_free(L.cfg);
 		return -EINVAL;
 	}
@@ -1667,6 +1737,7 @@ int gw_config_load(const char *path, struct gw_config **out,
 nomem:
 	gw_config_scan_cleanup(&L.scan);
 	problem_at(&L, path, 0, "out of memory");
+	flush_problems(&L);
 	gw_config_free(L.cfg);
 	return -ENOMEM;
 }
