@@ -1,0 +1,511 @@
+/*
+ * Downlink: an MQTT command becomes a CoAP request to a device, and the
+ * answer (or its absence) goes back to MQTT (spec "routes.downlink",
+ * "Default topic layout", MQTT v5 Response Topic).
+ *
+ * Each command takes a slot of a fixed table from its MQTT message until
+ * its result is published. A device gets one request at a time (RFC 7252
+ * §4.7, NSTART = 1); further commands wait in arrival order, at most
+ * GW_DEVICE_QUEUE of them, and give up when their timeout passes. Commands
+ * are rare next to readings, so the slot's strings are allocated here.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge_int.h"
+#include "log.h"
+#include "loop.h"
+#include "payload.h"
+
+#define DOWN_TOPIC_MAX 1024
+#define DOWN_URI_MAX   1024
+
+static struct gw_ratelimit down_rl;
+
+static char *dup_n(const void *p, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	if (s) {
+		if (n)
+			memcpy(s, p, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+static void slot_clear(struct gw_down_slot *sl)
+{
+	struct gw_bridge *b = sl->b;
+
+	free(sl->device);
+	free(sl->path);
+	free(sl->query);
+	free(sl->payload);
+	free(sl->result_topic);
+	free(sl->answer_topic);
+	free(sl->v5_topic);
+	free(sl->corr);
+	memset(sl, 0, sizeof(*sl));
+	sl->b = b;
+}
+
+static void publish_result(struct gw_down_slot *sl, const char *code,
+			   const struct ucoap_msg *resp)
+{
+	struct gw_bridge *b = sl->b;
+	struct gw_mqtt_pub p = {.qos = b->cfg->mqtt.qos};
+	const uint8_t *pl = resp ? resp->payload : NULL;
+	size_t len = resp ? resp->payload_len : 0;
+	char json[4096];
+	int n;
+
+	/* An empty answer still has a (empty) payload: only no answer has none.
+	 */
+	n = gw_payload_result_json(
+	    code, resp ? (pl ? pl : (const uint8_t *)"") : NULL, len, json,
+	    sizeof(json));
+	if (n == -ENOSPC)
+		n = gw_payload_result_json(code, NULL, 0, json, sizeof(json));
+	if (n >= 0)
+		gw_bridge_publish(b, sl->result_topic, json, (size_t)n, &p);
+
+	if (resp && UCOAP_CODE_CLASS(resp->code) == 2 && sl->answer_topic) {
+		p.qos = sl->answer_qos;
+		gw_bridge_publish(b, sl->answer_topic, pl, len, &p);
+	}
+	if (sl->v5_topic) {
+		struct gw_mqtt_pub v5 = {.qos = b->cfg->mqtt.qos,
+					 .correlation = sl->corr,
+					 .correlation_len = sl->corr_len,
+					 .user_prop_name = "coap-code",
+					 .user_prop_value = code};
+		gw_bridge_publish(b, sl->v5_topic, pl, len, &v5);
+	}
+}
+
+static int device_of(struct gw_bridge *b, const struct gw_down_slot *sl)
+{
+	return gw_config_device_find(b->cfg, sl->device, strlen(sl->device));
+}
+
+static void start_next(struct gw_bridge *b, int dev);
+
+static void finish(struct gw_down_slot *sl, const char *code,
+		   const struct ucoap_msg *resp)
+{
+	struct gw_bridge *b = sl->b;
+	int dev = device_of(b, sl);
+	bool was_inflight = sl->inflight;
+
+	gw_debug("downlink %s %s: %s", sl->device, sl->path, code);
+	publish_result(sl, code, resp);
+	b->down++;
+	slot_clear(sl);
+	if (dev >= 0) {
+		if (was_inflight)
+			b->dev[dev].inflight = false;
+		else if (b->dev[dev].waiting)
+			b->dev[dev].waiting--;
+		if (!b->stopping)
+			start_next(b, dev);
+	}
+}
+
+static void on_answer(struct ucoap_ep *ep, int status,
+		      const struct ucoap_msg *resp,
+		      const struct ucoap_addr *from, void *user)
+{
+	struct gw_down_slot *sl = user;
+	char code[8];
+
+	(void)ep;
+	(void)from;
+	switch (status) {
+	case 0:
+		finish(sl, ucoap_code_str(resp->code, code), resp);
+		break;
+	case UCOAP_ERR_TIMEOUT:
+		sl->b->down_failed++;
+		finish(sl, "timeout", NULL);
+		break;
+	case UCOAP_ERR_RST:
+		sl->b->down_failed++;
+		finish(sl, "reset", NULL);
+		break;
+	default:
+		finish(sl, "cancelled", NULL);
+		break;
+	}
+}
+
+/* The endpoint that can reach @to: same family, else a dual-stack one. */
+static struct ucoap_ep *pick_ep(struct gw_bridge *b,
+				const struct ucoap_addr *to)
+{
+	struct ucoap_ep *v6 = NULL;
+
+	for (unsigned i = 0; i < b->n_ep; i++) {
+		struct ucoap_addr local;
+
+		if (ucoap_ep_local_addr(b->ep[i], &local) < 0)
+			continue;
+		if (local.ss.ss_family == to->ss.ss_family)
+			return b->ep[i];
+		if (local.ss.ss_family == AF_INET6 && !v6)
+			v6 = b->ep[i];
+	}
+	return to->ss.ss_family == AF_INET ? v6 : NULL;
+}
+
+static void send_slot(struct gw_bridge *b, struct gw_down_slot *sl, int dev)
+{
+	const struct gw_config_device *d = &b->cfg->devices[dev];
+	struct ucoap_msg req;
+	struct ucoap_ep *ep = pick_ep(b, &d->addr);
+	int rc;
+
+	ucoap_msg_init(&req, sl->confirmable ? UCOAP_TYPE_CON : UCOAP_TYPE_NON,
+		       sl->method);
+	if (!ep) {
+		gw_warn("device %s: no CoAP socket of its address family",
+			d->name);
+		finish(sl, "error", NULL);
+		return;
+	}
+	rc = ucoap_msg_set_uri(&req, sl->path);
+	if (rc == 0 && sl->query && *sl->query)
+		rc = ucoap_msg_add_query(&req, sl->query);
+	if (rc < 0) {
+		gw_warn("device %s: request to '%s': %s", d->name, sl->path,
+			ucoap_strerror(rc));
+		finish(sl, "error", NULL);
+		return;
+	}
+	req.payload = sl->len ? sl->payload : NULL;
+	req.payload_len = sl->len;
+	sl->inflight = true;
+	sl->ep = ep;
+	b->dev[dev].inflight = true;
+	rc = ucoap_ep_request(ep, &d->addr, &req, sl->timeout_ms, on_answer, sl,
+			      &sl->mid);
+	if (rc < 0) {
+		gw_warn("device %s: request to '%s' not sent: %s", d->name,
+			sl->path, ucoap_strerror(rc));
+		finish(sl, "error", NULL);
+		return;
+	}
+	gw_debug("downlink -> %s %s (%s)", d->name, sl->path,
+		 sl->confirmable ? "CON" : "NON");
+}
+
+static void start_next(struct gw_bridge *b, int dev)
+{
+	struct gw_down_slot *next = NULL;
+
+	if (b->dev[dev].inflight || !b->dev[dev].waiting)
+		return;
+	for (unsigned i = 0; i < GW_DOWN_SLOTS; i++) {
+		struct gw_down_slot *sl = &b->slots[i];
+
+		if (sl->used && !sl->inflight && device_of(b, sl) == dev &&
+		    (!next || sl->seq < next->seq))
+			next = sl;
+	}
+	if (!next)
+		return;
+	b->dev[dev].waiting--;
+	send_slot(b, next, dev);
+}
+
+/* What a matched command resolves to before it takes a slot. */
+struct command {
+	int dev;
+	uint8_t method;
+	bool confirmable;
+	uint32_t timeout_ms;
+	char path[DOWN_URI_MAX], query[DOWN_URI_MAX];
+	char answer_topic[DOWN_TOPIC_MAX];
+	bool has_answer;
+	const char *what; /* for log lines: route location or "default" */
+};
+
+static bool resolve_explicit(struct gw_bridge *b,
+			     const struct gw_config_downlink *r,
+			     const struct gw_match *m, struct command *c)
+{
+	const struct gw_config *cfg = b->cfg;
+	struct gw_expand_ctx ctx = {.match = m};
+	char host[256];
+
+	if (r->device >= 0) {
+		c->dev = r->device;
+	} else {
+		int n = gw_template_expand(&r->host, &ctx, host, sizeof(host));
+
+		/*
+		 * MQTT can never make the gateway send to an arbitrary
+		 * address: the host must name a configured device.
+		 */
+		c->dev =
+		    n < 0 ? -1 : gw_config_device_find(cfg, host, (size_t)n);
+		if (c->dev < 0) {
+			if (gw_log_ratelimit(&down_rl, gw_now_ms(), 1, 10))
+				gw_warn(
+				    "%s:%u: '%s' is not a configured device",
+				    r->loc.file, r->loc.line,
+				    n < 0 ? "?" : host);
+			return false;
+		}
+	}
+	ctx.device = cfg->devices[c->dev].name;
+	if (gw_template_expand(&r->path, &ctx, c->path, sizeof(c->path)) < 0 ||
+	    gw_template_expand(&r->query, &ctx, c->query, sizeof(c->query)) < 0)
+		return false;
+	c->has_answer = r->has_response_topic;
+	if (c->has_answer &&
+	    gw_template_expand(&r->response_topic, &ctx, c->answer_topic,
+			       sizeof(c->answer_topic)) < 0)
+		return false;
+	c->method = r->method;
+	c->confirmable = r->confirmable;
+	c->timeout_ms = r->timeout_ms;
+	return true;
+}
+
+/* Default layout: B/D/P/set -> PUT, B/D/P/post -> POST, B/D/P/get -> GET. */
+static bool resolve_default(struct gw_bridge *b, const struct gw_seg *segs,
+			    unsigned n, struct command *c)
+{
+	const struct gw_config *cfg = b->cfg;
+	struct gw_seg base[GW_TOPIC_MAX_LEVELS];
+	const char *bt = cfg->gateway.base_topic;
+	int nb = gw_path_split(bt, strlen(bt), base, GW_TOPIC_MAX_LEVELS);
+	const struct gw_seg *cmd;
+	size_t off = 0;
+
+	if (nb < 0 || n < (unsigned)nb + 3)
+		return false;
+	for (int i = 0; i < nb; i++)
+		if (segs[i].len != base[i].len ||
+		    memcmp(segs[i].p, base[i].p, base[i].len) != 0)
+			return false;
+	cmd = &segs[n - 1];
+	if (cmd->len == 3 && !memcmp(cmd->p, "set", 3))
+		c->method = UCOAP_PUT;
+	else if (cmd->len == 4 && !memcmp(cmd->p, "post", 4))
+		c->method = UCOAP_POST;
+	else if (cmd->len == 3 && !memcmp(cmd->p, "get", 3))
+		c->method = UCOAP_GET;
+	else
+		return false;
+	c->dev = gw_config_device_find(cfg, segs[nb].p, segs[nb].len);
+	if (c->dev < 0)
+		return false;
+	for (unsigned i = (unsigned)nb + 1; i < n - 1; i++) {
+		int w = snprintf(c->path + off, sizeof(c->path) - off, "%s%.*s",
+				 off ? "/" : "", (int)segs[i].len, segs[i].p);
+		if (w < 0 || (size_t)w >= sizeof(c->path) - off)
+			return false;
+		off += (size_t)w;
+	}
+	c->query[0] = '\0';
+	c->confirmable = true;
+	c->timeout_ms = cfg->coap.request_timeout_ms;
+	/* GET's answer is the resource's state: publish it on B/D/P. */
+	c->has_answer = c->method == UCOAP_GET;
+	if (c->has_answer) {
+		int w = snprintf(c->answer_topic, sizeof(c->answer_topic),
+				 "%s/%s/%s", bt, cfg->devices[c->dev].name,
+				 c->path);
+		if (w < 0 || (size_t)w >= sizeof(c->answer_topic))
+			return false;
+	}
+	return true;
+}
+
+static struct gw_down_slot *take_slot(struct gw_bridge *b)
+{
+	for (unsigned i = 0; i < GW_DOWN_SLOTS; i++)
+		if (!b->slots[i].used)
+			return &b->slots[i];
+	return NULL;
+}
+
+static void publish_busy(struct gw_bridge *b, const char *result_topic)
+{
+	struct gw_mqtt_pub p = {.qos = b->cfg->mqtt.qos};
+	char json[64];
+	int n = gw_payload_result_json("busy", NULL, 0, json, sizeof(json));
+
+	if (n > 0)
+		gw_bridge_publish(b, result_topic, json, (size_t)n, &p);
+}
+
+void gw_downlink_on_message(void *user, const struct gw_mqtt_msg *msg)
+{
+	struct gw_bridge *b = user;
+	const struct gw_config *cfg = b->cfg;
+	struct gw_seg segs[GW_TOPIC_MAX_LEVELS];
+	struct command c = {.dev = -1};
+	struct gw_down_slot *sl;
+	char result[DOWN_TOPIC_MAX];
+	struct gw_match m;
+	uint32_t id;
+	int n, w;
+
+	if (b->stopping)
+		return;
+	n = gw_path_split(msg->topic, strlen(msg->topic), segs,
+			  GW_TOPIC_MAX_LEVELS);
+	if (n < 0)
+		return;
+	if (gw_route_index_lookup(cfg->downlink_index, segs, (unsigned)n, 0,
+				  &id, &m) == 0) {
+		const struct gw_config_downlink *r = &cfg->downlink[id];
+
+		/* A restart must not replay `set` commands to actuators. */
+		if (msg->retain && !r->accept_retained) {
+			gw_debug("%s: retained command ignored", msg->topic);
+			return;
+		}
+		if (!resolve_explicit(b, r, &m, &c))
+			return;
+	} else if (cfg->gateway.default_routes) {
+		if (!resolve_default(b, segs, (unsigned)n, &c))
+			return;
+		if (msg->retain) {
+			gw_debug("%s: retained command ignored", msg->topic);
+			return;
+		}
+	} else {
+		return;
+	}
+
+	w = snprintf(result, sizeof(result), "%s/%s%s%s/result",
+		     cfg->gateway.base_topic, cfg->devices[c.dev].name,
+		     c.path[0] ? "/" : "", c.path);
+	if (w < 0 || (size_t)w >= sizeof(result))
+		return;
+	sl = take_slot(b);
+	if (!sl || b->dev[c.dev].waiting >= GW_DEVICE_QUEUE) {
+		if (gw_log_ratelimit(&down_rl, gw_now_ms(), 1, 10))
+			gw_warn("device %s: too many commands waiting; %s "
+				"answered busy",
+				cfg->devices[c.dev].name, msg->topic);
+		publish_busy(b, result);
+		return;
+	}
+	sl->used = true;
+	sl->seq = ++b->seq;
+	sl->method = c.method;
+	sl->confirmable = c.confirmable;
+	sl->timeout_ms = c.timeout_ms;
+	sl->answer_qos = cfg->mqtt.qos;
+	sl->device =
+	    dup_n(cfg->devices[c.dev].name, strlen(cfg->devices[c.dev].name));
+	sl->path = dup_n(c.path, strlen(c.path));
+	sl->query = dup_n(c.query, strlen(c.query));
+	sl->payload = (uint8_t *)dup_n(msg->payload, msg->len);
+	sl->len = msg->len;
+	sl->result_topic = dup_n(result, (size_t)w);
+	if (c.has_answer)
+		sl->answer_topic =
+		    dup_n(c.answer_topic, strlen(c.answer_topic));
+	if (msg->response_topic) {
+		sl->v5_topic =
+		    dup_n(msg->response_topic, strlen(msg->response_topic));
+		if (msg->correlation) {
+			sl->corr = (uint8_t *)dup_n(msg->correlation,
+						    msg->correlation_len);
+			sl->corr_len = msg->correlation_len;
+		}
+	}
+	if (!sl->device || !sl->path || !sl->query || !sl->payload ||
+	    !sl->result_topic || (c.has_answer && !sl->answer_topic) ||
+	    (msg->response_topic && !sl->v5_topic) ||
+	    (msg->correlation && !sl->corr)) {
+		gw_err("downlink: out of memory");
+		slot_clear(sl);
+		return;
+	}
+	if (b->dev[c.dev].inflight) {
+		sl->deadline_ms = gw_now_ms() + c.timeout_ms;
+		b->dev[c.dev].waiting++;
+		gw_debug(
+		    "downlink %s: waits for the device's request in flight",
+		    msg->topic);
+		return;
+	}
+	send_slot(b, sl, c.dev);
+}
+
+void gw_downlink_tick(struct gw_bridge *b, uint64_t now)
+{
+	for (unsigned i = 0; i < GW_DOWN_SLOTS; i++) {
+		struct gw_down_slot *sl = &b->slots[i];
+
+		if (sl->used && !sl->inflight && now >= sl->deadline_ms) {
+			b->down_failed++;
+			finish(sl, "timeout", NULL);
+		}
+	}
+}
+
+static const char *default_filter(const struct gw_config *cfg, char *buf,
+				  size_t cap)
+{
+	int n = snprintf(buf, cap, "%s/#", cfg->gateway.base_topic);
+
+	return n < 0 || (size_t)n >= cap ? NULL : buf;
+}
+
+int gw_downlink_subscribe(struct gw_bridge *b, const struct gw_config *cfg)
+{
+	char buf[DOWN_TOPIC_MAX];
+	const char *def = default_filter(cfg, buf, sizeof(buf));
+	int rc;
+
+	for (size_t i = 0; i < cfg->n_downlink; i++) {
+		rc = gw_mqtt_subscribe(b->mqtt, cfg->downlink[i].topic.text,
+				       cfg->mqtt.qos);
+		if (rc < 0 && rc != -EEXIST) {
+			gw_err("%s:%u: cannot subscribe to '%s': %s",
+			       cfg->downlink[i].loc.file,
+			       cfg->downlink[i].loc.line,
+			       cfg->downlink[i].topic.text, strerror(-rc));
+			return rc;
+		}
+	}
+	/*
+	 * Command topics end in /set, /get or /post at any depth, which no
+	 * MQTT filter can say: subscribe to the base topic and pick them out.
+	 * With MQTT v5 No Local keeps our own publishes away.
+	 */
+	if (cfg->gateway.default_routes && def) {
+		rc = gw_mqtt_subscribe(b->mqtt, def, cfg->mqtt.qos);
+		if (rc < 0 && rc != -EEXIST)
+			return rc;
+	}
+	return 0;
+}
+
+void gw_downlink_unsubscribe(struct gw_bridge *b, const struct gw_config *cfg)
+{
+	char buf[DOWN_TOPIC_MAX];
+	const char *def = default_filter(cfg, buf, sizeof(buf));
+
+	for (size_t i = 0; i < cfg->n_downlink; i++)
+		gw_mqtt_unsubscribe(b->mqtt, cfg->downlink[i].topic.text);
+	if (cfg->gateway.default_routes && def)
+		gw_mqtt_unsubscribe(b->mqtt, def);
+}
+
+void gw_downlink_cancel_all(struct gw_bridge *b)
+{
+	for (unsigned i = 0; i < GW_DOWN_SLOTS; i++)
+		if (b->slots[i].used)
+			slot_clear(&b->slots[i]);
+}
