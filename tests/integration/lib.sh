@@ -37,6 +37,9 @@ GW_PID=
 GW_STATUS=
 COAP_HOST=127.0.0.1
 COAP_PORT=
+# Command prefix for the gateway (e.g. env --default-signal=INT: bash starts
+# background jobs with SIGINT ignored).
+GW_LAUNCH=()
 # The base topic the tests' configs use unless a test says otherwise.
 B=gw
 
@@ -315,7 +318,7 @@ _gw_is_online() {
 start_gateway() {
 	local conf=$1
 	shift
-	"$COAPBRIDGE" -c "$conf" -v "$@" >>"$WORK/gateway.stdout" 2>>"$GW_LOG" &
+	"${GW_LAUNCH[@]}" "$COAPBRIDGE" -c "$conf" -v "$@" >>"$WORK/gateway.stdout" 2>>"$GW_LOG" &
 	GW_PID=$!
 	track "$GW_PID"
 	wait_until 10 _gw_ready ||
@@ -326,12 +329,17 @@ start_gateway() {
 }
 
 # stop_gateway [SIGNAL]: signal the gateway (default TERM), wait, and set
-# GW_STATUS to its exit status.
+# GW_STATUS to its exit status. Not inside $(...): it must reap the child.
 stop_gateway() {
 	local sig=${1:-TERM}
 	GW_STATUS=
 	[ -n "$GW_PID" ] || return 0
 	kill "-$sig" "$GW_PID" 2>/dev/null
+	# The spec gives a clean stop 5 s to flush; allow twice that.
+	if ! wait_until 10 _pid_gone "$GW_PID"; then
+		_not_ok "gateway stops within 10 s of SIG$sig" "still running: killed"
+		kill -KILL "$GW_PID" 2>/dev/null
+	fi
 	wait "$GW_PID" 2>/dev/null
 	# shellcheck disable=SC2034 # read by the tests
 	GW_STATUS=$?
@@ -393,4 +401,21 @@ check_answer() {
 	else
 		_not_ok "$1" "expected: $2 (plus at most a diagnostic payload)" "got:      $3"
 	fi
+}
+
+# re_escape TEXT: TEXT as a literal in an extended regex.
+re_escape() {
+	sed 's/[][\.*^$+?(){}|/]/\\&/g' <<<"$1"
+}
+
+# mqtt_wait_topic NAME TOPIC [COUNT [TIMEOUT_S]]: until subscriber NAME
+# (SUB_FMT "%t %p") got COUNT messages on exactly TOPIC.
+mqtt_wait_topic() {
+	wait_lines "$WORK/sub-$1.raw" "^M\\|$(re_escape "$2") " "${3:-1}" "${4:-5}"
+}
+
+# mqtt_payloads NAME TOPIC: the payloads subscriber NAME got on exactly
+# TOPIC, one per line, in order.
+mqtt_payloads() {
+	mqtt_messages "$1" | awk -v t="$2 " 'index($0, t) == 1 { print substr($0, length(t) + 1) }'
 }

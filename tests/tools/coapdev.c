@@ -13,7 +13,8 @@
  *
  * Prints "ready" once bound, then one line per request received:
  *   "TYPE METHOD PATH pl=PAYLOAD"    (pl= only with a payload)
- * with PATH the Uri-Path segments joined by '/', a retransmission (same
+ * with PATH the Uri-Path segments joined by '/' ("/" for none) followed by
+ * "?" and the Uri-Query options joined by '&' if any, a retransmission (same
  * message id from the same peer) prefixed "dup ", and a line "overlap"
  * when a new request arrives while an earlier one is still unanswered
  * (RFC 7252 §4.7 NSTART = 1 forbids that). Duplicates of an answered CON
@@ -135,6 +136,14 @@ static void print_path(const struct tc_msg *m)
 	}
 	if (first)
 		putchar('/');
+	first = true;
+	for (size_t i = 0; i < m->nopts; i++) {
+		if (m->opts[i].num != 15)
+			continue;
+		putchar(first ? '?' : '&');
+		fwrite(m->opts[i].val, 1, m->opts[i].len, stdout);
+		first = false;
+	}
 }
 
 static const char *method_str(unsigned code)
@@ -144,6 +153,17 @@ static const char *method_str(unsigned code)
 					    "PATCH", "IPATCH"};
 
 	return code < 8 ? names[code] : "?";
+}
+
+static void log_request(const char *prefix, const struct tc_msg *m)
+{
+	printf("%s%s %s ", prefix, tc_type_str(m->type), method_str(m->code));
+	print_path(m);
+	if (m->payload_len) {
+		fputs(" pl=", stdout);
+		tc_print_bytes(stdout, m->payload, m->payload_len);
+	}
+	putchar('\n');
 }
 
 static void on_datagram(int fd, const uint8_t *buf, size_t len,
@@ -166,9 +186,7 @@ static void on_datagram(int fd, const uint8_t *buf, size_t len,
 		return;
 	s = find_seen(peer, plen, m.mid);
 	if (s >= 0) {
-		printf("dup %s %s ", tc_type_str(m.type), method_str(m.code));
-		print_path(&m);
-		putchar('\n');
+		log_request("dup ", &m);
 		if (seen[s].ignored) {
 			seen[s].ignored = false;
 			goto answer;
@@ -183,13 +201,7 @@ static void on_datagram(int fd, const uint8_t *buf, size_t len,
 	}
 	if (!silent && unanswered())
 		printf("overlap\n");
-	printf("%s %s ", tc_type_str(m.type), method_str(m.code));
-	print_path(&m);
-	if (m.payload_len) {
-		fputs(" pl=", stdout);
-		tc_print_bytes(stdout, m.payload, m.payload_len);
-	}
-	putchar('\n');
+	log_request("", &m);
 
 	s = (int)(seen_next++ % SEEN);
 	seen[s].peer = *peer;

@@ -197,7 +197,8 @@ static inline void tc_print_hex(FILE *f, const uint8_t *p, size_t len)
 		fprintf(f, "%02x", p[i]);
 }
 
-/* Printable ASCII (space included) as text, anything else as 0x followed by hex. */
+/* Printable ASCII (space included) as text, anything else as 0x followed by
+ * hex. */
 static inline void tc_print_bytes(FILE *f, const uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
