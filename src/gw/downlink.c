@@ -124,9 +124,15 @@ static void on_answer(struct ucoap_ep *ep, int status,
 	(void)ep;
 	(void)from;
 	switch (status) {
-	case 0:
+	case 0: {
+		/* An answer is a sign of life, as much as a request. */
+		int dev = device_of(sl->b, sl);
+
+		if (dev >= 0)
+			gw_bridge_device_seen(sl->b, dev, gw_now_ms());
 		finish(sl, ucoap_code_str(resp->code, code), resp);
 		break;
+	}
 	case UCOAP_ERR_TIMEOUT:
 		sl->b->down_failed++;
 		finish(sl, "timeout", NULL);
