@@ -126,8 +126,9 @@ static char *pprintf(struct loader *L, const char *fmt, ...)
  */
 static const char *shown_file(struct loader *L, const char *lc)
 {
+	/* the copy in the config: it outlives the caller's string */
 	if (!lc || strcmp(lc, L->path) == 0)
-		return L->path;
+		return L->cfg->path ? L->cfg->path : L->path;
 	for (size_t i = 0; i < L->n_names; i++)
 		if (strcmp(L->names[i].lc, lc) == 0)
 			return L->names[i].shown;
