@@ -62,7 +62,7 @@ run 2 fetch coap://127.0.0.1/a
 expect_err_line "coapbridge-client: unknown method 'fetch'"
 expect_usage_on_stderr
 run 2 --bogus get coap://127.0.0.1/a
-expect_err_line "coapbridge-client: unrecognized option '--bogus'"
+expect_err_line "coapbridge-client: unknown option '--bogus'"
 expect_usage_on_stderr
 run 2 get -c foo coap://127.0.0.1/a
 expect_err_line "coapbridge-client: bad content format 'foo'"
@@ -73,7 +73,11 @@ expect_err_line "coapbridge-client: bad timeout '0' (seconds, > 0, at most 86400
 run 2 get -t 1s coap://127.0.0.1/a
 expect_err_line "coapbridge-client: bad timeout '1s' (seconds, > 0, at most 86400)"
 run 2 get -p
-expect_err_line "coapbridge-client: option requires an argument -- 'p'"
+expect_err_line "coapbridge-client: option '-p' needs a value"
+run 2 get coap://127.0.0.1/a --timeout
+expect_err_line "coapbridge-client: option '--timeout' needs a value"
+run 2 -x get coap://127.0.0.1/a
+expect_err_line "coapbridge-client: unknown option '-x'"
 
 # --- bad URIs: usage errors with the reason ---
 bad_uri() {

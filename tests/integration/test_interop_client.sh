@@ -69,10 +69,11 @@ run 0 --non get "$u/thing"
 expect_out $'2.05 Content\nchanged'
 run 0 delete "$u/thing"
 expect_out "2.02 Deleted"
+# libcoap adds a diagnostic payload to errors (RFC 7252 §5.5.2).
 run 1 get "$u/thing"
-expect_out "4.04 Not Found"
+expect_out $'4.04 Not Found\nNot Found'
 run 1 post -p x "$u/time"
-expect_out "4.05 Method Not Allowed"
+expect_out $'4.05 Method Not Allowed\nMethod Not Allowed'
 
 # The Content-Format we send is the one libcoap stores and returns.
 run 0 put --content-format json -p '{"a":1}' "$u/j"
