@@ -42,7 +42,8 @@ static void on_done(struct ucoap_ep *e, int status, const struct ucoap_msg *m,
 		ck_assert(ucoap_addr_equal(from, &peer));
 		d->code = m->code;
 		d->payload_len = m->payload_len < 16 ? m->payload_len : 16;
-		memcpy(d->payload, m->payload, d->payload_len);
+		if (d->payload_len)
+			memcpy(d->payload, m->payload, d->payload_len);
 	} else {
 		ck_assert_ptr_null(m);
 		ck_assert_ptr_null(from);
