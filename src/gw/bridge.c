@@ -43,22 +43,28 @@ int gw_bridge_find_device(const struct gw_bridge *b,
 	return -1;
 }
 
+/*
+ * Availability is state, not a reading: it is published only while the
+ * broker is there, and every device's current state is re-published at
+ * each connect (on_connect). So it never takes room in the readings'
+ * queue, and a retained "online" from a previous run is corrected at once.
+ */
 static void publish_availability(struct gw_bridge *b, int dev, bool online)
 {
 	const char *name = b->cfg->devices[dev].name;
 	struct gw_mqtt_pub p = {.qos = 1, .retain = true};
+	struct gw_mqtt_stats st;
 	char topic[512];
 	int n = snprintf(topic, sizeof(topic), "%s/%s/availability",
 			 b->cfg->gateway.base_topic, name);
 
-	if (n < 0 || (size_t)n >= sizeof(topic))
+	gw_mqtt_stats(b->mqtt, &st);
+	if (!st.connected || n < 0 || (size_t)n >= sizeof(topic))
 		return;
 	const char *state = online ? "online" : "offline";
 	if (gw_bridge_publish(b, topic, state, strlen(state), &p) < 0)
 		gw_warn("device %s: availability '%s' not published", name,
 			state);
-	else
-		gw_info("device %s is %s", name, state);
 }
 
 void gw_bridge_device_seen(struct gw_bridge *b, int dev, uint64_t now)
@@ -68,6 +74,7 @@ void gw_bridge_device_seen(struct gw_bridge *b, int dev, uint64_t now)
 	d->last_seen_ms = now;
 	if (!d->online) {
 		d->online = true;
+		gw_info("device %s is online", b->cfg->devices[dev].name);
 		publish_availability(b, dev, true);
 	}
 }
@@ -81,6 +88,9 @@ static void check_availability(struct gw_bridge *b, uint64_t now)
 
 		if (d->online && now - d->last_seen_ms >= limit) {
 			d->online = false;
+			gw_info("device %s is offline: not heard from in %u s",
+				b->cfg->devices[i].name,
+				b->cfg->devices[i].availability_timeout);
 			publish_availability(b, (int)i, false);
 		}
 	}
@@ -164,6 +174,8 @@ static void on_connect(void *user)
 
 	gw_notice("connected to MQTT broker %s:%u", b->cfg->mqtt.host,
 		  b->cfg->mqtt.port);
+	for (size_t i = 0; i < b->cfg->n_devices; i++)
+		publish_availability(b, (int)i, b->dev[i].online);
 }
 
 static void on_disconnect(void *user, const char *reason)
@@ -231,12 +243,6 @@ int gw_bridge_new(struct gw_config *cfg, const int *fds, int nfds,
 	rc = open_mqtt(b);
 	if (rc < 0)
 		goto fail;
-	/*
-	 * Retained availability from a previous run may say "online" for a
-	 * device that has since gone quiet: start every device offline.
-	 */
-	for (size_t i = 0; i < cfg->n_devices; i++)
-		publish_availability(b, (int)i, false);
 	gw_mqtt_start(b->mqtt, gw_now_ms());
 	*out = b;
 	return 0;
