@@ -207,6 +207,9 @@ start_broker() {
 		echo "allow_anonymous true"
 		if [ -n "${BROKER_PERSIST:-}" ]; then
 			mkdir -p "$WORK/mosq"
+			# As root mosquitto would switch to its own user, which
+			# cannot write here.
+			echo "user $(id -un)"
 			echo "persistence true"
 			echo "persistence_location $WORK/mosq/"
 			echo "autosave_interval 0"
@@ -243,10 +246,12 @@ mqtt_pub() {
 # return once the broker acknowledged its subscription. Each message is
 # written as one line in SUB_FMT (default "%t %p"; see mosquitto_sub -F).
 # ARGS are mosquitto_sub arguments (-t TOPIC, -q 1, -V mqttv5, -c -i ID).
+# stdbuf: mosquitto_sub flushes after a message but not after its debug
+# lines, and "Subscribed" is how we know the subscription is in place.
 mqtt_sub() {
 	local name=$1 count=$2 timeout=$3
 	shift 3
-	mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -d -C "$count" -W "$timeout" \
+	stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -d -C "$count" -W "$timeout" \
 		-F "M|${SUB_FMT:-%t %p}" "$@" >"$WORK/sub-$name.raw" 2>&1 &
 	SUB_PID[$name]=$!
 	track "${SUB_PID[$name]}"

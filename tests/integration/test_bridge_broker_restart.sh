@@ -34,7 +34,7 @@ for i in 6 7 8 9 10; do reading "$i" "broker away"; done
 start_broker
 for i in 11 12 13 14 15; do reading "$i" "broker back"; done
 
-mqtt_sub s2 10 30 "${SUB[@]}"
+mqtt_sub s2 10 10 "${SUB[@]}"
 got=$(mqtt_wait s2 | sed "s|^$B/dev1/r ||")
 # QoS 1 may deliver a message twice; count each reading once, in the order
 # it first arrived.

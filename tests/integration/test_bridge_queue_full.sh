@@ -32,13 +32,13 @@ check_match "NON reading 5, queue full: NON 5.03 with Max-Age" '^NON 5\.03 Max-A
 	"$(gw_req -N -T 05 -m POST -p q -e 5)"
 
 start_broker
-mqtt_sub s1 3 30 "${SUB[@]}"
+mqtt_sub s1 3 10 "${SUB[@]}"
 check_eq "the three queued readings arrive after the reconnect" \
 	"$(printf '%s\n' 1 2 3 | sed "s|^|$B/dev1/q |")" "$(mqtt_wait s1)"
 
 # Once drained, the queue takes readings again; a refused reading, had it
 # been kept after all, would arrive before this one.
-mqtt_sub s2 1 20 "${SUB[@]}"
+mqtt_sub s2 1 10 "${SUB[@]}"
 post_after() {
 	[ "$(gw_req -m POST -p q -e after)" = "ACK 2.04" ]
 }

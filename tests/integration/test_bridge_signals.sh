@@ -69,7 +69,9 @@ invalid_reload() {
 }
 invalid_reload unknown-key 'bogus_key = 1;'
 invalid_reload syntax 'homeassistant = { enabled = ; };'
-invalid_reload include-dir "@include \"$WORK\""
+# libconfig 1.5 exits the whole process on an @include of a directory.
+mkdir -p "$WORK/incdir"
+invalid_reload include-dir '@include "incdir"'
 check_eq "after SIGHUP: still the same CoAP socket" "$inode" "$(udp_inode "$COAP_PORT")"
 
 check_eq "published through the reloads" "old/a 1
@@ -78,6 +80,8 @@ old/b 3
 new/c unknown-key
 new/c syntax
 new/c include-dir" "$(mqtt_stop up)"
+
+write_config new # the config the restarts below use
 
 # SIGTERM: offline published (live and retained), exit status 0.
 SUB_FMT='%p' mqtt_sub state 1 10 -t "$B/bridge/state" -R
