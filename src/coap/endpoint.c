@@ -262,7 +262,13 @@ static int start_exchange(struct ucoap_ep *ep, const struct ucoap_addr *to,
 	rc = send_raw(ep, ucoap_extable_buf(&ep->ex, x), len, to);
 	if (rc < 0)
 		goto fail;
-	timeout = o->timeout_ms ? o->timeout_ms : ep->cfg.request_timeout_ms;
+	/*
+	 * The configured request timeout is for requests; a ping or a
+	 * separate response ends at its give-up point (§4.2) by itself.
+	 */
+	timeout = o->timeout_ms;
+	if (!timeout && !o->ack_completes)
+		timeout = ep->cfg.request_timeout_ms;
 	now = now_ms(ep);
 	if (timeout)
 		deadline = now + timeout;
