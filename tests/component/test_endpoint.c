@@ -652,6 +652,61 @@ START_TEST(test_response_with_bad_critical_option_rejected)
 }
 END_TEST
 
+START_TEST(test_process_drains_socket)
+{
+	static const uint8_t ping[] = {0x40, 0x00, 0x00, 0x01};
+	struct fn_node *n = &net->nodes[0];
+	struct ucoap_ep_stats st;
+
+	/* The custom socket was made non-blocking when it was set. */
+	ck_assert(!n->blocking);
+	ck_assert_uint_eq(n->setblocking_calls, 1);
+	for (unsigned i = 0; i < 3; i++)
+		fn_inject(n, &peer, ping, sizeof(ping));
+	ck_assert_int_eq(ucoap_ep_process(ep, 2), 2);
+	ck_assert_int_eq(ucoap_ep_process(ep, 0), 1);
+	ck_assert_int_eq(ucoap_ep_process(ep, 0), 0);
+	ck_assert(!ucoap_ep_loop(ep, false));
+	ck_assert_uint_eq(net->nlog, 3);
+	ucoap_ep_stats(ep, &st);
+	ck_assert_uint_eq(st.rx, 3);
+	ck_assert_uint_eq(st.tx, 3);
+	ck_assert_int_eq(ucoap_ep_fd(ep), -1);
+	/* Stopping calls the custom socket's close; then no more I/O. */
+	ucoap_ep_stop(ep);
+	ck_assert(n->closed);
+	ck_assert_int_eq(ucoap_ep_process(ep, 0), UCOAP_ERR_STATE);
+	ck_assert_uint_eq(ucoap_get(ep, "192.0.2.2", 5683, "x", NULL, 0), 0);
+	ck_assert(!ucoap_ep_poll(ep, 10, 5));
+}
+END_TEST
+
+START_TEST(test_config_validation)
+{
+	struct ucoap_ep_config cfg;
+	struct ucoap_ep *e;
+
+	ucoap_ep_config_init(&cfg);
+	ck_assert_uint_eq(cfg.ack_timeout_ms, 2000);
+	ck_assert_uint_eq(cfg.max_retransmit, 4);
+	ck_assert_uint_eq(cfg.max_message_size, 1152);
+	cfg.ack_random_factor = 0.5;
+	ck_assert_ptr_null(ucoap_ep_new(&cfg, &fn_env, net));
+	ucoap_ep_config_init(&cfg);
+	cfg.dedup_bytes = cfg.max_message_size - 1;
+	ck_assert_ptr_null(ucoap_ep_new(&cfg, &fn_env, net));
+	ucoap_ep_config_init(&cfg);
+	cfg.max_exchanges = 0;
+	ck_assert_ptr_null(ucoap_ep_new(&cfg, &fn_env, net));
+	/* NULL config and env: the defaults. */
+	e = ucoap_ep_new(NULL, NULL, NULL);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(ucoap_ep_next_timeout(e), -1);
+	ucoap_ep_free(e);
+	ucoap_ep_free(NULL);
+}
+END_TEST
+
 static Suite *endpoint_suite(void)
 {
 	Suite *s = suite_create("endpoint");
@@ -668,6 +723,8 @@ static Suite *endpoint_suite(void)
 	tcase_add_test(tc, test_unknown_critical_option_402);
 	tcase_add_test(tc, test_too_large_413_with_size1);
 	tcase_add_test(tc, test_send_response_microcoapy);
+	tcase_add_test(tc, test_process_drains_socket);
+	tcase_add_test(tc, test_config_validation);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("message_layer");
