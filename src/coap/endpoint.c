@@ -96,13 +96,19 @@ void ucoap_ep_config_init(struct ucoap_ep_config *cfg)
 	cfg->request_timeout_ms = 0;
 }
 
+/*
+ * The upper limits keep the §4.8.2 arithmetic (ACK_TIMEOUT * 2^20 * 16)
+ * well inside 64 bits and the tables' indexes inside 32; the dedup bytes
+ * must hold at least one answer of the largest size.
+ */
 static bool config_valid(const struct ucoap_ep_config *c)
 {
-	return c->ack_timeout_ms > 0 && c->ack_random_factor >= 1.0 &&
-	       c->ack_random_factor <= 16.0 && c->max_retransmit <= 20 &&
-	       c->max_exchanges > 0 && c->max_exchanges <= 1u << 20 &&
-	       c->dedup_entries > 0 && c->dedup_entries <= 1u << 24 &&
-	       c->max_message_size >= 64 && c->max_message_size <= RX_CAP &&
+	return c->ack_timeout_ms > 0 && c->ack_timeout_ms <= 3600000 &&
+	       c->ack_random_factor >= 1.0 && c->ack_random_factor <= 16.0 &&
+	       c->max_retransmit <= 20 && c->max_exchanges > 0 &&
+	       c->max_exchanges <= 1u << 20 && c->dedup_entries > 0 &&
+	       c->dedup_entries <= 1u << 24 && c->max_message_size >= 64 &&
+	       c->max_message_size <= RX_CAP &&
 	       c->dedup_bytes >= c->max_message_size;
 }
 
