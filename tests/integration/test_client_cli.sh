@@ -132,6 +132,12 @@ run 0 put "$base/cf"
 expect_out $'2.05 Content\nnone'
 run 0 --non put "$base/echo" -p 'two words'
 expect_out $'2.05 Content\ntwo words'
+# Separate responses (RFC 7252 §5.2.2): empty ACK, then a CON; for a NON
+# request a NON.
+run 0 get "$base/separate"
+expect_out $'2.05 Content\nseparate'
+run 0 --non get "coap://[::1]:$PORT/separate"
+expect_out $'2.05 Content\nseparate'
 run 1 get "$base/nothing/here"
 expect_out "4.04 Not Found"
 run 1 put "$base/hello"
