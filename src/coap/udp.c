@@ -82,13 +82,15 @@ static int udp_sendto(void *user, const void *buf, size_t len,
 {
 	struct ucoap_udp *u = user;
 	struct sockaddr_in6 mapped;
+	struct sockaddr_in plain;
 	const struct sockaddr *sa = (const struct sockaddr *)&to->ss;
 	socklen_t salen = to->len;
 	ssize_t n;
 
 	/*
 	 * A dual-stack socket cannot send to a plain sockaddr_in: give it the
-	 * IPv4-mapped form instead. An AF_INET socket gets the address as is.
+	 * IPv4-mapped form instead; an IPv4 socket needs the plain form of a
+	 * mapped address. Anything else goes as it is.
 	 */
 	if (to->ss.ss_family == AF_INET && u->family == AF_INET6) {
 		const struct sockaddr_in *s4 =
@@ -102,6 +104,18 @@ static int udp_sendto(void *user, const void *buf, size_t len,
 		memcpy(&mapped.sin6_addr.s6_addr[12], &s4->sin_addr, 4);
 		sa = (const struct sockaddr *)&mapped;
 		salen = sizeof(mapped);
+	} else if (to->ss.ss_family == AF_INET6 && u->family == AF_INET) {
+		const struct sockaddr_in6 *s6 =
+		    (const struct sockaddr_in6 *)&to->ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			memset(&plain, 0, sizeof(plain));
+			plain.sin_family = AF_INET;
+			plain.sin_port = s6->sin6_port;
+			memcpy(&plain.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+			sa = (const struct sockaddr *)&plain;
+			salen = sizeof(plain);
+		}
 	}
 	do {
 		n = sendto(u->fd, buf, len, 0, sa, salen);

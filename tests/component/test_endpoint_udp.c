@@ -102,6 +102,8 @@ START_TEST(test_dual_stack_v4_client)
 	struct ucoap_ep *srv = server(&port);
 
 	roundtrip(srv, "127.0.0.1:0", "127.0.0.1", port);
+	/* An IPv4 socket sending to the mapped form of an IPv4 address. */
+	roundtrip(srv, "127.0.0.1:0", "::ffff:127.0.0.1", port);
 	ucoap_ep_free(srv);
 }
 END_TEST
