@@ -205,6 +205,14 @@ static void complete(struct ucoap_ep *ep, struct ucoap_exchange *x, int status,
 		   status == 0 ? from : NULL, user);
 }
 
+/* The next 4-byte token value, big endian, wrapping. */
+static void token_step(uint8_t t[4])
+{
+	for (int i = 3; i >= 0; i--)
+		if (++t[i] != 0)
+			break;
+}
+
 struct req_opts {
 	uint32_t timeout_ms;
 	ucoap_response_cb cb;
@@ -235,16 +243,17 @@ static int start_exchange(struct ucoap_ep *ep, const struct ucoap_addr *to,
 	x->peer = *to;
 	ucoap_addr_key(to, &x->key);
 	if (o->fill_token && m->token_len == 0) {
-		/* §5.3.1: unguessable, and unique among our open requests. */
-		for (int i = 0; i < 8; i++) {
-			rc = rand_bytes(ep, m->token, 4);
-			if (rc < 0)
-				goto fail;
-			m->token_len = 4;
-			if (!ucoap_extable_by_token(&ep->ex, &x->key, m->token,
-						    4))
-				break;
-		}
+		/*
+		 * §5.3.1: unguessable, and unique among our open requests to
+		 * this peer: on a clash (a weak random hook) step to the next
+		 * value, which ends within max_exchanges steps.
+		 */
+		rc = rand_bytes(ep, m->token, 4);
+		if (rc < 0)
+			goto fail;
+		m->token_len = 4;
+		while (ucoap_extable_by_token(&ep->ex, &x->key, m->token, 4))
+			token_step(m->token);
 	}
 	m->mid = new_mid(ep, &x->key);
 	rc = ucoap_msg_encode(m, ucoap_extable_buf(&ep->ex, x),

@@ -540,6 +540,38 @@ START_TEST(test_send_builds_message)
 }
 END_TEST
 
+START_TEST(test_mid_and_token_from_random_hook)
+{
+	struct ucoap_msg req;
+	uint16_t mid;
+
+	/* A new endpoint whose random hook returns 0x5A bytes. */
+	teardown();
+	net = fn_new(1);
+	net->rand_mode = FN_RAND_CONST;
+	net->rand_byte = 0x5A;
+	ep = fn_ep_new(net, NULL, "192.0.2.1", 5683);
+	ck_assert_ptr_nonnull(ep);
+	ucoap_addr_set(&peer, "192.0.2.2", 5683);
+	/* §4.4: ids start at a random point and go up by one. */
+	ck_assert_uint_eq(ucoap_get(ep, "192.0.2.2", 5683, "a", NULL, 0),
+			  0x5A5A);
+	ucoap_msg_init(&req, UCOAP_TYPE_CON, UCOAP_GET);
+	ck_assert_int_eq(
+	    ucoap_ep_request(ep, &peer, &req, 0, on_done, NULL, &mid), 0);
+	ck_assert_uint_eq(mid, 0x5A5B);
+	/* §5.3.1: the token comes from the hook too. */
+	ck_assert_uint_eq(req.token_len, 4);
+	ck_assert_mem_eq(req.token, "\x5A\x5A\x5A\x5A", 4);
+	/* The same token to the same peer is never reused while open. */
+	ucoap_msg_init(&req, UCOAP_TYPE_CON, UCOAP_GET);
+	ck_assert_int_eq(
+	    ucoap_ep_request(ep, &peer, &req, 0, on_done, NULL, &mid), 0);
+	ck_assert_uint_eq(req.token_len, 4);
+	ck_assert_mem_eq(req.token, "\x5A\x5A\x5A\x5B", 4);
+}
+END_TEST
+
 START_TEST(test_send_too_large)
 {
 	static uint8_t big[2000];
@@ -701,6 +733,7 @@ static Suite *exchange_suite(void)
 	tcase_add_test(tc, test_free_cancels_open_requests);
 	tcase_add_test(tc, test_send_builds_message);
 	tcase_add_test(tc, test_send_too_large);
+	tcase_add_test(tc, test_mid_and_token_from_random_hook);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lossy");
