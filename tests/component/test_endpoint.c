@@ -672,6 +672,15 @@ START_TEST(test_process_drains_socket)
 	ck_assert_uint_eq(st.rx, 3);
 	ck_assert_uint_eq(st.tx, 3);
 	ck_assert_int_eq(ucoap_ep_fd(ep), -1);
+	/* loop() and poll() over a socket without fd. */
+	fn_inject(n, &peer, ping, sizeof(ping));
+	ck_assert(ucoap_ep_loop(ep, true));
+	ck_assert(!n->blocking); /* back to non-blocking afterwards */
+	ck_assert(!ucoap_ep_loop(ep, true)); /* fakenet: nothing will come */
+	fn_inject(n, &peer, ping, sizeof(ping));
+	ck_assert(ucoap_ep_poll(ep, 1000, 10));
+	ck_assert(!ucoap_ep_poll(ep, 20, 10));
+	ck_assert_uint_eq(net->nlog, 5);
 	/* Stopping calls the custom socket's close; then no more I/O. */
 	ucoap_ep_stop(ep);
 	ck_assert(n->closed);
