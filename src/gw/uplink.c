@@ -12,6 +12,7 @@
 #include "bridge_int.h"
 #include "log.h"
 #include "loop.h"
+#include "translate.h"
 
 /* Topics longer than this are refused with 4.00 rather than truncated. */
 #define UPLINK_TOPIC_MAX 1024
@@ -114,14 +115,18 @@ static bool reserved_last(const struct gw_seg *s)
 	return false;
 }
 
+/* @r: the explicit route, or NULL under the default layout. */
 static void publish_and_answer(struct gw_bridge *b, struct ucoap_ep *ep,
 			       const struct ucoap_addr *from,
-			       const struct ucoap_msg *req, const char *topic,
-			       int qos, bool retain)
+			       const struct ucoap_msg *req,
+			       const struct gw_config_uplink *r,
+			       const char *topic, int qos, bool retain)
 {
 	struct gw_mqtt_pub p = {.qos = qos, .retain = retain};
-	int rc =
-	    gw_bridge_publish(b, topic, req->payload, req->payload_len, &p);
+	int rc = r && gw_translate_wanted(r)
+		     ? gw_translate_publish(b, r, req, topic, &p)
+		     : gw_bridge_publish(b, topic, req->payload,
+					 req->payload_len, &p);
 
 	switch (rc) {
 	case 0:
@@ -146,6 +151,10 @@ static void publish_and_answer(struct gw_bridge *b, struct ucoap_ep *ep,
 		return;
 	case -EINVAL:
 		refuse(ep, from, UCOAP_BAD_REQUEST, "not a valid MQTT topic");
+		return;
+	case -EBADMSG:
+		refuse(ep, from, UCOAP_BAD_REQUEST,
+		       "payload does not decode as its Content-Format says");
 		return;
 	default:
 		gw_err("publish to %s: %s", topic, strerror(-rc));
@@ -223,7 +232,8 @@ void gw_uplink_on_request(struct ucoap_ep *ep, const struct ucoap_msg *req,
 		}
 		gw_debug("uplink %s -> %s (route at %s:%u)", device, topic,
 			 r->loc.file, r->loc.line);
-		publish_and_answer(b, ep, from, req, topic, r->qos, r->retain);
+		publish_and_answer(b, ep, from, req, r, topic, r->qos,
+				   r->retain);
 		return;
 	}
 	if (!cfg->gateway.default_routes || n == 0) {
@@ -252,5 +262,5 @@ void gw_uplink_on_request(struct ucoap_ep *ep, const struct ucoap_msg *req,
 		return;
 	}
 	gw_debug("uplink %s -> %s", device, topic);
-	publish_and_answer(b, ep, from, req, topic, cfg->mqtt.qos, false);
+	publish_and_answer(b, ep, from, req, NULL, topic, cfg->mqtt.qos, false);
 }
