@@ -255,8 +255,14 @@ mqtt_sub() {
 		-F "M|${SUB_FMT:-%t %p}" "$@" >"$WORK/sub-$name.raw" 2>&1 &
 	SUB_PID[$name]=$!
 	track "${SUB_PID[$name]}"
-	wait_lines "$WORK/sub-$name.raw" '^Subscribed' 1 5 ||
+	wait_until 5 _sub_ready "$name" ||
 		die "subscriber $name did not subscribe: $(cat "$WORK/sub-$name.raw")"
+}
+
+# A subscriber is ready once its SUBACK came, or earlier when a persistent
+# session's queued messages arrive first (and -C may end it before SUBACK).
+_sub_ready() {
+	grep -qE '^(Subscribed|M\|)' "$WORK/sub-$1.raw" 2>/dev/null
 }
 
 # mqtt_messages NAME: the messages received so far, one per line.

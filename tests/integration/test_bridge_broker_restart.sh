@@ -6,7 +6,8 @@
 # after it reconnects, whenever that is.
 . "$(dirname "$0")/lib.sh"
 
-BROKER_PERSIST=1 start_broker
+BROKER_PERSIST=1 # for every start_broker below, the restart included
+start_broker
 COAP_PORT=$(free_port)
 
 cat >"$WORK/gw.conf" <<EOF
@@ -34,7 +35,7 @@ for i in 6 7 8 9 10; do reading "$i" "broker away"; done
 start_broker
 for i in 11 12 13 14 15; do reading "$i" "broker back"; done
 
-mqtt_sub s2 10 10 "${SUB[@]}"
+mqtt_sub s2 10 40 "${SUB[@]}"
 got=$(mqtt_wait s2 | sed "s|^$B/dev1/r ||")
 # QoS 1 may deliver a message twice; count each reading once, in the order
 # it first arrived.

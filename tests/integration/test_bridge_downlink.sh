@@ -26,7 +26,7 @@ cat >"$WORK/gw.conf" <<EOF
 gateway = { id = "itest"; base_topic = "$B"; default_routes = true; };
 coap = {
   listen = [ "127.0.0.1:$COAP_PORT" ];
-  ack_timeout_ms = 200; max_retransmit = 1; request_timeout_ms = 1500;
+  ack_timeout_ms = 200; max_retransmit = 1; request_timeout_ms = 800;
 };
 mqtt = { host = "127.0.0.1"; port = $MQTT_PORT; protocol = "v3.1.1"; };
 devices = (
@@ -37,7 +37,7 @@ done | sed '$ s/,$//')
 routes = {
   downlink = (
     { topic = "home/+/led/set"; method = "PUT"; uri = "coap://{1}/led";
-      confirmable = true; timeout_ms = 1000; response_topic = "home/{1}/led/state"; },
+      confirmable = true; timeout_ms = 600; response_topic = "home/{1}/led/state"; },
     { topic = "non/+/cmd"; method = "POST"; uri = "coap://{1}/cmd"; confirmable = false; },
     { topic = "fixed/go"; method = "POST"; uri = "coap://dev1/go/now?x=1"; },
     { topic = "ret/yes"; method = "PUT"; uri = "coap://dev1/ry"; accept_retained = true; },

@@ -4,7 +4,8 @@
 # later, and nothing is dropped silently: exactly the queued ones arrive.
 . "$(dirname "$0")/lib.sh"
 
-BROKER_PERSIST=1 start_broker
+BROKER_PERSIST=1 # for every start_broker below, the restart included
+start_broker
 COAP_PORT=$(free_port)
 
 cat >"$WORK/gw.conf" <<EOF
@@ -32,7 +33,7 @@ check_match "NON reading 5, queue full: NON 5.03 with Max-Age" '^NON 5\.03 Max-A
 	"$(gw_req -N -T 05 -m POST -p q -e 5)"
 
 start_broker
-mqtt_sub s1 3 10 "${SUB[@]}"
+mqtt_sub s1 3 40 "${SUB[@]}"
 check_eq "the three queued readings arrive after the reconnect" \
 	"$(printf '%s\n' 1 2 3 | sed "s|^|$B/dev1/q |")" "$(mqtt_wait s1)"
 
@@ -42,7 +43,7 @@ mqtt_sub s2 1 10 "${SUB[@]}"
 post_after() {
 	[ "$(gw_req -m POST -p q -e after)" = "ACK 2.04" ]
 }
-check_true "reading after the reconnect: 2.04" wait_until 10 post_after
+check_true "reading after the reconnect: 2.04" wait_until 40 post_after
 check_eq "nothing but the queued readings was published" "$B/dev1/q after" "$(mqtt_wait s2)"
 
 finish

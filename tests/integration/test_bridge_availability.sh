@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Device availability on B/D/availability (retained): offline until the
+# device is heard from, online when it sends, offline again after
+# availability_timeout seconds of silence, online when it comes back.
+. "$(dirname "$0")/lib.sh"
+
+start_broker
+COAP_PORT=$(free_port)
+cat >"$WORK/gw.conf" <<EOF
+gateway = { id = "itest"; base_topic = "$B"; };
+coap = { listen = [ "127.0.0.1:$COAP_PORT" ]; };
+mqtt = { host = "127.0.0.1"; port = $MQTT_PORT; };
+devices = ( { name = "dev1"; address = "127.0.0.1"; availability_timeout = 1; } );
+EOF
+start_gateway "$WORK/gw.conf"
+
+state() {
+	mqtt_retained "$B/dev1/availability"
+}
+is_state() {
+	[ "$(state)" = "$1" ]
+}
+check_true "not heard from yet: offline (retained)" wait_until 5 is_state offline
+
+SUB_FMT='%p' mqtt_sub live 3 20 -t "$B/dev1/availability" -R
+check_answer "a reading: 2.04" "ACK 2.04" "$(gw_req -m POST -p r -e 1)"
+check_true "after a reading: online (retained)" wait_until 5 is_state online
+check_true "after availability_timeout of silence: offline (retained)" wait_until 10 is_state offline
+check_answer "another reading: 2.04" "ACK 2.04" "$(gw_req -m POST -p r -e 2)"
+check_true "heard from again: online (retained)" wait_until 5 is_state online
+check_eq "live transitions: online, offline, online" "online
+offline
+online" "$(mqtt_wait live)"
+
+finish
