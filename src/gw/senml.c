@@ -60,6 +60,7 @@ struct rec {
 /* Base fields in force (§4.1). */
 struct base {
 	const char *bn, *bu;
+	bool has_bt;
 	double bt, bv, bs;
 };
 
@@ -171,6 +172,8 @@ static int resolve(const cJSON *obj, int cf, struct base *base, struct rec *r)
 	    (f[L_S] && !number_of(f[L_S], &s)) ||
 	    (f[L_UT] && !number_of(f[L_UT], &(double){0})))
 		return -EBADMSG;
+	if (f[L_BT])
+		base->has_bt = true;
 	if (f[L_BN])
 		base->bn = f[L_BN]->valuestring;
 	if (f[L_BU])
@@ -196,7 +199,7 @@ static int resolve(const cJSON *obj, int cf, struct base *base, struct rec *r)
 		return -EBADMSG;
 	}
 	r->unit = f[L_U] ? f[L_U]->valuestring : base->bu;
-	r->has_time = f[L_T] || f[L_BT];
+	r->has_time = f[L_T] || base->has_bt;
 	r->time = base->bt + t;
 	if (f[L_S]) {
 		r->has_sum = true;
