@@ -50,6 +50,7 @@ struct handling {
 	const struct ucoap_addr *from;
 	struct ucoap_addr_key key;
 	uint32_t dghash;
+	uint64_t now; /* its arrival: the lifetime counts from there */
 };
 
 struct ucoap_ep {
@@ -478,7 +479,7 @@ static void remember(struct ucoap_ep *ep, enum ucoap_dedup_kind kind,
 	 */
 	ucoap_dedup_add(&ep->dedup, &h->key, h->req->mid, h->dghash,
 			con ? kind : UCOAP_DEDUP_SILENT, answer, (uint32_t)len,
-			now_ms(ep) +
+			h->now +
 			    (con ? ep->exchange_lifetime : ep->non_lifetime));
 }
 
@@ -650,10 +651,9 @@ static void dispatch(struct ucoap_ep *ep, const struct ucoap_msg *m,
 static void on_request(struct ucoap_ep *ep, const struct ucoap_msg *m,
 		       const struct ucoap_addr *from,
 		       const struct ucoap_addr_key *key, uint32_t dghash,
-		       bool too_big)
+		       uint64_t now, bool too_big)
 {
 	struct handling saved = ep->cur;
-	uint64_t now = now_ms(ep);
 	bool room;
 
 	ucoap_dedup_expire(&ep->dedup, now);
@@ -663,7 +663,8 @@ static void on_request(struct ucoap_ep *ep, const struct ucoap_msg *m,
 				    .req = m,
 				    .from = from,
 				    .key = *key,
-				    .dghash = dghash};
+				    .dghash = dghash,
+				    .now = now};
 	if (!room && m->type == UCOAP_TYPE_CON) {
 		/*
 		 * Full of answers still owed to retransmissions: refuse rather
@@ -725,12 +726,12 @@ static void on_ack(struct ucoap_ep *ep, const struct ucoap_msg *m,
 
 static void on_response(struct ucoap_ep *ep, const struct ucoap_msg *m,
 			const struct ucoap_addr *from,
-			const struct ucoap_addr_key *key, uint32_t dghash)
+			const struct ucoap_addr_key *key, uint32_t dghash,
+			uint64_t now)
 {
 	struct ucoap_exchange *x =
 	    ucoap_extable_by_token(&ep->ex, key, m->token, m->token_len);
 	bool con = m->type == UCOAP_TYPE_CON;
-	uint64_t now;
 
 	/*
 	 * §4.2/§4.3: a response we cannot place (no request of ours to that
@@ -743,7 +744,6 @@ static void on_response(struct ucoap_ep *ep, const struct ucoap_msg *m,
 			send_empty(ep, UCOAP_TYPE_RST, m->mid, from);
 		return;
 	}
-	now = now_ms(ep);
 	ucoap_dedup_expire(&ep->dedup, now);
 	/*
 	 * Remember it so that a retransmission (our ACK was lost) gets the ACK
@@ -767,6 +767,7 @@ void ucoap_ep_input(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
 	struct ucoap_addr_key key;
 	struct ucoap_msg m;
 	uint32_t dghash;
+	uint64_t now;
 	int rc;
 
 	ep->st.rx++;
@@ -809,7 +810,8 @@ void ucoap_ep_input(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
 	 * too fast; it replaces the old entry when answered.
 	 */
 	dghash = ucoap_fnv1a(UCOAP_FNV_OFFSET, buf, len);
-	e = ucoap_dedup_find(&ep->dedup, &key, m.mid, now_ms(ep));
+	now = now_ms(ep);
+	e = ucoap_dedup_find(&ep->dedup, &key, m.mid, now);
 	if (e && e->dghash == dghash) {
 		ep->st.rx_duplicates++;
 		if (m.type != UCOAP_TYPE_CON)
@@ -822,13 +824,13 @@ void ucoap_ep_input(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
 		return;
 	}
 	if (UCOAP_CODE_CLASS(m.code) == 0) {
-		on_request(ep, &m, from, &key, dghash,
+		on_request(ep, &m, from, &key, dghash, now,
 			   len > ep->cfg.max_message_size);
 		return;
 	}
 	/* A response larger than we accept is dropped (the header says so). */
 	if (len <= ep->cfg.max_message_size)
-		on_response(ep, &m, from, &key, dghash);
+		on_response(ep, &m, from, &key, dghash, now);
 }
 
 /* ---- timers ---- */

@@ -26,6 +26,22 @@ struct ucoap_index {
 	uint32_t mask;
 };
 
+/*
+ * The home bucket of @hash. FNV-1a's low bits are weak for keys that
+ * differ only in their last bytes (message ids), and linear probing
+ * punishes clusters, so mix all bits down first (murmur3's finaliser).
+ */
+static inline uint32_t ucoap_index_home(const struct ucoap_index *ix,
+					uint32_t hash)
+{
+	hash ^= hash >> 16;
+	hash *= 0x85ebca6bu;
+	hash ^= hash >> 13;
+	hash *= 0xc2b2ae35u;
+	hash ^= hash >> 16;
+	return hash & ix->mask;
+}
+
 static inline int ucoap_index_init(struct ucoap_index *ix, uint32_t items)
 {
 	uint32_t n = 8;
@@ -51,7 +67,7 @@ static inline void ucoap_index_cleanup(struct ucoap_index *ix)
 static inline void ucoap_index_insert(struct ucoap_index *ix, uint32_t hash,
 				      uint32_t idx)
 {
-	uint32_t pos = hash & ix->mask;
+	uint32_t pos = ucoap_index_home(ix, hash);
 
 	while (ix->slots[pos].idx != UCOAP_INDEX_NONE)
 		pos = (pos + 1) & ix->mask;
@@ -67,8 +83,8 @@ static inline void ucoap_index_insert(struct ucoap_index *ix, uint32_t hash,
 static inline uint32_t ucoap_index_next(const struct ucoap_index *ix,
 					uint32_t hash, uint32_t *pos)
 {
-	uint32_t p =
-	    *pos == UCOAP_INDEX_NONE ? hash & ix->mask : (*pos + 1) & ix->mask;
+	uint32_t p = *pos == UCOAP_INDEX_NONE ? ucoap_index_home(ix, hash)
+					      : (*pos + 1) & ix->mask;
 
 	for (; ix->slots[p].idx != UCOAP_INDEX_NONE; p = (p + 1) & ix->mask) {
 		if (ix->slots[p].hash == hash) {
@@ -83,7 +99,7 @@ static inline uint32_t ucoap_index_next(const struct ucoap_index *ix,
 static inline void ucoap_index_remove(struct ucoap_index *ix, uint32_t hash,
 				      uint32_t idx)
 {
-	uint32_t i = hash & ix->mask, j, home;
+	uint32_t i = ucoap_index_home(ix, hash), j, home;
 
 	while (ix->slots[i].idx != idx) {
 		if (ix->slots[i].idx == UCOAP_INDEX_NONE)
@@ -98,7 +114,7 @@ static inline void ucoap_index_remove(struct ucoap_index *ix, uint32_t hash,
 		j = (j + 1) & ix->mask;
 		if (ix->slots[j].idx == UCOAP_INDEX_NONE)
 			break;
-		home = ix->slots[j].hash & ix->mask;
+		home = ucoap_index_home(ix, ix->slots[j].hash);
 		if (((j - home) & ix->mask) >= ((j - i) & ix->mask)) {
 			ix->slots[i] = ix->slots[j];
 			i = j;
