@@ -5,7 +5,8 @@
  * Every datagram, whatever socket it came from, enters ucoap_ep_input():
  * decode into views over the datagram, then ACK/RST to the exchange table
  * (exchange.c), CON/NON through the duplicate cache (dedup.c) to either the
- * request handlers (server role) or the exchange table (a response to us).
+ * request handlers (server role, server.c) or the exchange table (a
+ * response to us). The microCoAPy-style wrappers are in compat.c.
  *
  * Bounds (all sized in ucoap_ep_new(), nothing allocated per datagram):
  * - one 64 KiB receive buffer, so a datagram above max_message_size is
@@ -24,65 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <ucoap/endpoint.h>
-
-#include "addr.h"
-#include "dedup.h"
-#include "exchange.h"
-#include "udp.h"
-
-/* Largest UDP payload; the receive buffer holds any datagram whole. */
-#define RX_CAP 65536
-/* RFC 7252 §4.8.2 */
-#define MAX_LATENCY_MS 100000u
-
-struct url_cb {
-	char *url;
-	ucoap_request_cb cb;
-	void *user;
-};
-
-/* The request whose handler is running (ucoap_ep_respond() answers it). */
-struct handling {
-	bool active, answered, deferred;
-	bool remember; /* false: the duplicate cache was full (NON only) */
-	const struct ucoap_msg *req;
-	const struct ucoap_addr *from;
-	struct ucoap_addr_key key;
-	uint32_t dghash;
-	uint64_t now; /* its arrival: the lifetime counts from there */
-};
-
-struct ucoap_ep {
-	struct ucoap_ep_config cfg;
-	struct ucoap_env_ops env;
-	void *env_user;
-	uint64_t exchange_lifetime, non_lifetime;
-
-	struct ucoap_socket_ops sock;
-	void *sock_user;
-	bool has_sock, blocking;
-	struct ucoap_udp udp;
-
-	uint16_t next_mid;
-	uint8_t *rx; /* RX_CAP */
-	uint8_t *tx; /* max_message_size */
-	char *path;  /* max_message_size + 1: a request's joined Uri-Path */
-
-	struct ucoap_dedup dedup;
-	struct ucoap_extable ex;
-
-	struct url_cb *urls;
-	size_t nurls;
-	ucoap_request_cb def_cb;
-	void *def_user;
-	ucoap_response_cb resp_cb;
-	void *resp_user;
-
-	struct handling cur;
-	bool in_rx, closing;
-	struct ucoap_ep_stats st;
-};
+#include "endpoint_int.h"
 
 void ucoap_ep_config_init(struct ucoap_ep_config *cfg)
 {
@@ -148,7 +91,8 @@ static int initial_rto(struct ucoap_ep *ep, uint32_t *out)
  * microCoAPy-style calls use 0 for failure) and never one an open exchange
  * with @peer still uses.
  */
-static uint16_t new_mid(struct ucoap_ep *ep, const struct ucoap_addr_key *peer)
+uint16_t ucoap_ep_new_mid(struct ucoap_ep *ep,
+			  const struct ucoap_addr_key *peer)
 {
 	for (;;) {
 		uint16_t mid = ep->next_mid++;
@@ -160,8 +104,8 @@ static uint16_t new_mid(struct ucoap_ep *ep, const struct ucoap_addr_key *peer)
 
 /* ---- sending ---- */
 
-static int send_raw(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
-		    const struct ucoap_addr *to)
+int ucoap_ep_send_raw(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
+		      const struct ucoap_addr *to)
 {
 	int rc;
 
@@ -177,13 +121,13 @@ static int send_raw(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
 }
 
 /* An empty ACK or RST (§4.1: code 0.00, no token, options or payload). */
-static void send_empty(struct ucoap_ep *ep, uint8_t type, uint16_t mid,
-		       const struct ucoap_addr *to)
+void ucoap_ep_send_empty(struct ucoap_ep *ep, uint8_t type, uint16_t mid,
+			 const struct ucoap_addr *to)
 {
 	uint8_t b[4] = {(uint8_t)(UCOAP_VERSION << 6 | type << 4), UCOAP_EMPTY,
 			(uint8_t)(mid >> 8), (uint8_t)mid};
 
-	send_raw(ep, b, sizeof(b), to);
+	ucoap_ep_send_raw(ep, b, sizeof(b), to);
 }
 
 /* ---- the client role: our requests ---- */
@@ -214,18 +158,9 @@ static void token_step(uint8_t t[4])
 			break;
 }
 
-struct req_opts {
-	uint32_t timeout_ms;
-	ucoap_response_cb cb;
-	void *user;
-	bool default_cb;    /* NULL @cb: the endpoint's response callback */
-	bool ack_completes; /* ping, separate response */
-	bool fill_token;    /* an empty token gets a random one */
-};
-
-static int start_exchange(struct ucoap_ep *ep, const struct ucoap_addr *to,
-			  struct ucoap_msg *m, const struct req_opts *o,
-			  uint16_t *mid_out)
+int ucoap_ep_start_exchange(struct ucoap_ep *ep, const struct ucoap_addr *to,
+			    struct ucoap_msg *m, const struct req_opts *o,
+			    uint16_t *mid_out)
 {
 	struct ucoap_exchange *x;
 	uint64_t now, deadline;
@@ -256,7 +191,7 @@ static int start_exchange(struct ucoap_ep *ep, const struct ucoap_addr *to,
 		while (ucoap_extable_by_token(&ep->ex, &x->key, m->token, 4))
 			token_step(m->token);
 	}
-	m->mid = new_mid(ep, &x->key);
+	m->mid = ucoap_ep_new_mid(ep, &x->key);
 	rc = ucoap_msg_encode(m, ucoap_extable_buf(&ep->ex, x),
 			      ep->cfg.max_message_size, &len);
 	if (rc < 0)
@@ -275,7 +210,7 @@ static int start_exchange(struct ucoap_ep *ep, const struct ucoap_addr *to,
 	x->user = o->user;
 	x->default_cb = o->default_cb;
 	x->ack_completes = o->ack_completes;
-	rc = send_raw(ep, ucoap_extable_buf(&ep->ex, x), len, to);
+	rc = ucoap_ep_send_raw(ep, ucoap_extable_buf(&ep->ex, x), len, to);
 	if (rc < 0)
 		goto fail;
 	/*
@@ -313,7 +248,7 @@ int ucoap_ep_request(struct ucoap_ep *ep, const struct ucoap_addr *to,
 
 	if (req && req->code == UCOAP_EMPTY)
 		return UCOAP_ERR_INVAL; /* that is a ping */
-	return start_exchange(ep, to, req, &o, mid_out);
+	return ucoap_ep_start_exchange(ep, to, req, &o, mid_out);
 }
 
 int ucoap_ep_ping(struct ucoap_ep *ep, const struct ucoap_addr *to,
@@ -323,7 +258,7 @@ int ucoap_ep_ping(struct ucoap_ep *ep, const struct ucoap_addr *to,
 	struct ucoap_msg m;
 
 	ucoap_msg_init(&m, UCOAP_TYPE_CON, UCOAP_EMPTY);
-	return start_exchange(ep, to, &m, &o, mid_out);
+	return ucoap_ep_start_exchange(ep, to, &m, &o, mid_out);
 }
 
 int ucoap_ep_cancel(struct ucoap_ep *ep, uint16_t mid)
@@ -346,354 +281,6 @@ void ucoap_ep_set_response_callback(struct ucoap_ep *ep, ucoap_response_cb cb,
 	ep->resp_cb = cb;
 	ep->resp_user = user;
 }
-
-uint16_t ucoap_send(struct ucoap_ep *ep, const char *ip, uint16_t port,
-		    const char *url, uint8_t type, uint8_t method,
-		    const uint8_t *token, size_t token_len,
-		    const uint8_t *payload, size_t payload_len,
-		    int content_format, const char *query)
-{
-	struct req_opts o = {.default_cb = true};
-	struct ucoap_addr to;
-	struct ucoap_msg m;
-	uint16_t mid;
-
-	if (!ep || !url || token_len > UCOAP_TOKEN_MAX ||
-	    (token_len && !token) || (payload_len && !payload) ||
-	    UCOAP_CODE_CLASS(method) != 0 || method == UCOAP_EMPTY ||
-	    ucoap_addr_set(&to, ip, port) < 0)
-		return 0;
-	ucoap_msg_init(&m, type, method);
-	m.token_len = (uint8_t)token_len;
-	if (token_len)
-		memcpy(m.token, token, token_len);
-	if (ucoap_msg_set_uri(&m, url) < 0)
-		return 0;
-	if (query && *query && ucoap_msg_add_query(&m, query) < 0)
-		return 0;
-	if (content_format != UCOAP_CF_NONE &&
-	    (content_format < 0 || content_format > 65535 ||
-	     ucoap_msg_add_uint(&m, UCOAP_OPT_CONTENT_FORMAT,
-				(uint32_t)content_format) < 0))
-		return 0;
-	m.payload = payload_len ? payload : NULL;
-	m.payload_len = payload_len;
-	if (start_exchange(ep, &to, &m, &o, &mid) < 0)
-		return 0;
-	return mid;
-}
-
-uint16_t ucoap_get(struct ucoap_ep *ep, const char *ip, uint16_t port,
-		   const char *url, const uint8_t *token, size_t token_len)
-{
-	return ucoap_send(ep, ip, port, url, UCOAP_TYPE_CON, UCOAP_GET, token,
-			  token_len, NULL, 0, UCOAP_CF_NONE, NULL);
-}
-
-uint16_t ucoap_put(struct ucoap_ep *ep, const char *ip, uint16_t port,
-		   const char *url, const uint8_t *payload, size_t payload_len,
-		   const char *query, int content_format, const uint8_t *token,
-		   size_t token_len)
-{
-	return ucoap_send(ep, ip, port, url, UCOAP_TYPE_CON, UCOAP_PUT, token,
-			  token_len, payload, payload_len, content_format,
-			  query);
-}
-
-uint16_t ucoap_post(struct ucoap_ep *ep, const char *ip, uint16_t port,
-		    const char *url, const uint8_t *payload, size_t payload_len,
-		    const char *query, int content_format, const uint8_t *token,
-		    size_t token_len)
-{
-	return ucoap_send(ep, ip, port, url, UCOAP_TYPE_CON, UCOAP_POST, token,
-			  token_len, payload, payload_len, content_format,
-			  query);
-}
-
-uint16_t ucoap_delete(struct ucoap_ep *ep, const char *ip, uint16_t port,
-		      const char *url, const uint8_t *token, size_t token_len)
-{
-	return ucoap_send(ep, ip, port, url, UCOAP_TYPE_CON, UCOAP_DELETE,
-			  token, token_len, NULL, 0, UCOAP_CF_NONE, NULL);
-}
-
-/* ---- the server role ---- */
-
-int ucoap_ep_add_request_callback(struct ucoap_ep *ep, const char *url,
-				  ucoap_request_cb cb, void *user)
-{
-	struct url_cb *grown;
-	char *copy;
-
-	if (!ep || !url)
-		return UCOAP_ERR_INVAL;
-	if (*url == '/')
-		url++;
-	for (size_t i = 0; i < ep->nurls; i++) {
-		if (strcmp(ep->urls[i].url, url) != 0)
-			continue;
-		if (cb) {
-			/* microCoAPy: the last registration wins. */
-			ep->urls[i].cb = cb;
-			ep->urls[i].user = user;
-		} else {
-			free(ep->urls[i].url);
-			ep->urls[i] = ep->urls[--ep->nurls];
-		}
-		return 0;
-	}
-	if (!cb)
-		return 0;
-	copy = strdup(url);
-	if (!copy)
-		return UCOAP_ERR_NOMEM;
-	grown = realloc(ep->urls, (ep->nurls + 1) * sizeof(*grown));
-	if (!grown) {
-		free(copy);
-		return UCOAP_ERR_NOMEM;
-	}
-	ep->urls = grown;
-	ep->urls[ep->nurls++] = (struct url_cb){copy, cb, user};
-	return 0;
-}
-
-void ucoap_ep_set_default_handler(struct ucoap_ep *ep, ucoap_request_cb cb,
-				  void *user)
-{
-	ep->def_cb = cb;
-	ep->def_user = user;
-}
-
-/* Remember the current request's answer for its duplicates (§4.5). */
-static void remember(struct ucoap_ep *ep, enum ucoap_dedup_kind kind,
-		     const uint8_t *answer, size_t len)
-{
-	const struct handling *h = &ep->cur;
-	bool con = h->req->type == UCOAP_TYPE_CON;
-
-	if (!h->remember)
-		return;
-	/*
-	 * Room was checked before the handler ran, and only this request can
-	 * add an entry until it is answered, so this cannot fail.
-	 */
-	ucoap_dedup_add(&ep->dedup, &h->key, h->req->mid, h->dghash,
-			con ? kind : UCOAP_DEDUP_SILENT, answer, (uint32_t)len,
-			h->now +
-			    (con ? ep->exchange_lifetime : ep->non_lifetime));
-}
-
-int ucoap_ep_respond(struct ucoap_ep *ep, struct ucoap_msg *resp)
-{
-	struct handling *h = &ep->cur;
-	size_t len;
-	int rc;
-
-	if (!ep || !resp)
-		return UCOAP_ERR_INVAL;
-	if (!h->active || h->answered || h->deferred)
-		return UCOAP_ERR_STATE;
-	/*
-	 * §5.2.1: a CON is answered piggybacked in the ACK with its message
-	 * id; §5.2.3: a NON gets a NON with a fresh id (microCoAPy answered it
-	 * with an ACK).
-	 */
-	if (h->req->type == UCOAP_TYPE_CON) {
-		resp->type = UCOAP_TYPE_ACK;
-		resp->mid = h->req->mid;
-	} else {
-		resp->type = UCOAP_TYPE_NON;
-		resp->mid = new_mid(ep, &h->key);
-	}
-	resp->token_len = h->req->token_len;
-	memcpy(resp->token, h->req->token, h->req->token_len);
-	rc = ucoap_msg_encode(resp, ep->tx, ep->cfg.max_message_size, &len);
-	if (rc < 0)
-		return rc;
-	h->answered = true;
-	remember(ep, UCOAP_DEDUP_BYTES, ep->tx, len);
-	return send_raw(ep, ep->tx, len, h->from);
-}
-
-/* An answer the endpoint makes itself (4.04, 4.02, 5.00...). */
-static void respond_code(struct ucoap_ep *ep, uint8_t code, uint16_t opt,
-			 uint32_t val)
-{
-	struct ucoap_msg m;
-
-	ucoap_msg_init(&m, UCOAP_TYPE_ACK, code);
-	if (opt)
-		ucoap_msg_add_uint(&m, opt, val);
-	ucoap_ep_respond(ep, &m);
-}
-
-int ucoap_ep_defer(struct ucoap_ep *ep, struct ucoap_deferred *out)
-{
-	struct handling *h = &ep->cur;
-
-	if (!ep || !out)
-		return UCOAP_ERR_INVAL;
-	if (!h->active || h->answered || h->deferred)
-		return UCOAP_ERR_STATE;
-	memset(out, 0, sizeof(*out));
-	out->peer = *h->from;
-	out->req_type = h->req->type;
-	out->token_len = h->req->token_len;
-	memcpy(out->token, h->req->token, h->req->token_len);
-	h->deferred = true;
-	remember(ep, UCOAP_DEDUP_EMPTY_ACK, NULL, 0);
-	/* §5.2.2: the empty ACK stops the client's retransmissions now. */
-	if (h->req->type == UCOAP_TYPE_CON)
-		send_empty(ep, UCOAP_TYPE_ACK, h->req->mid, h->from);
-	return 0;
-}
-
-int ucoap_ep_respond_deferred(struct ucoap_ep *ep,
-			      const struct ucoap_deferred *d,
-			      struct ucoap_msg *resp, ucoap_response_cb cb,
-			      void *user)
-{
-	struct req_opts o = {.cb = cb, .user = user, .ack_completes = true};
-	struct ucoap_addr_key key;
-	size_t len;
-	int rc;
-
-	if (!ep || !d || !resp || d->token_len > UCOAP_TOKEN_MAX)
-		return UCOAP_ERR_INVAL;
-	resp->token_len = d->token_len;
-	memcpy(resp->token, d->token, d->token_len);
-	if (d->req_type == UCOAP_TYPE_CON) {
-		/* §5.2.2: a CON, retransmitted until the client ACKs it. */
-		resp->type = UCOAP_TYPE_CON;
-		return start_exchange(ep, &d->peer, resp, &o, NULL);
-	}
-	/*
-	 * A NON separate response expects nothing back, so there is nothing
-	 * for @cb to learn: it is not called.
-	 */
-	if (!ep->has_sock)
-		return UCOAP_ERR_STATE;
-	ucoap_addr_key(&d->peer, &key);
-	resp->type = UCOAP_TYPE_NON;
-	resp->mid = new_mid(ep, &key);
-	rc = ucoap_msg_encode(resp, ep->tx, ep->cfg.max_message_size, &len);
-	if (rc < 0)
-		return rc;
-	return send_raw(ep, ep->tx, len, &d->peer);
-}
-
-uint16_t ucoap_send_response(struct ucoap_ep *ep, const char *ip, uint16_t port,
-			     uint16_t mid, const uint8_t *payload,
-			     size_t payload_len, uint8_t code,
-			     int content_format, const uint8_t *token,
-			     size_t token_len)
-{
-	struct req_opts o = {.ack_completes = true};
-	struct ucoap_addr to;
-	struct ucoap_msg m;
-	uint16_t out;
-
-	if (!ep || token_len > UCOAP_TOKEN_MAX || (token_len && !token) ||
-	    (payload_len && !payload) || ucoap_addr_set(&to, ip, port) < 0)
-		return 0;
-	ucoap_msg_init(&m, UCOAP_TYPE_CON, code);
-	if (content_format != UCOAP_CF_NONE &&
-	    (content_format < 0 || content_format > 65535 ||
-	     ucoap_msg_add_uint(&m, UCOAP_OPT_CONTENT_FORMAT,
-				(uint32_t)content_format) < 0))
-		return 0;
-	m.payload = payload_len ? payload : NULL;
-	m.payload_len = payload_len;
-	m.token_len = (uint8_t)token_len;
-	if (token_len)
-		memcpy(m.token, token, token_len);
-	if (ep->cur.active && !ep->cur.answered && !ep->cur.deferred &&
-	    ep->cur.req->mid == mid && ucoap_addr_equal(ep->cur.from, &to)) {
-		/* The endpoint sets the token from the request itself. */
-		if (ucoap_ep_respond(ep, &m) < 0)
-			return 0;
-		return m.mid;
-	}
-	if (start_exchange(ep, &to, &m, &o, &out) < 0)
-		return 0;
-	return out;
-}
-
-static bool known_method(uint8_t code)
-{
-	return code >= UCOAP_GET && code <= UCOAP_IPATCH;
-}
-
-static void dispatch(struct ucoap_ep *ep, const struct ucoap_msg *m,
-		     const struct ucoap_addr *from)
-{
-	ucoap_request_cb cb = ep->def_cb;
-	void *user = ep->def_user;
-
-	if (ep->nurls > 0 &&
-	    ucoap_msg_uri_path(m, ep->path, ep->cfg.max_message_size + 1) >=
-		0) {
-		for (size_t i = 0; i < ep->nurls; i++) {
-			if (strcmp(ep->urls[i].url, ep->path) == 0) {
-				cb = ep->urls[i].cb;
-				user = ep->urls[i].user;
-				break;
-			}
-		}
-	}
-	if (!cb) {
-		respond_code(ep, UCOAP_NOT_FOUND, 0, 0);
-		return;
-	}
-	cb(ep, m, from, user);
-}
-
-static void on_request(struct ucoap_ep *ep, const struct ucoap_msg *m,
-		       const struct ucoap_addr *from,
-		       const struct ucoap_addr_key *key, uint32_t dghash,
-		       uint64_t now, bool too_big)
-{
-	struct handling saved = ep->cur;
-	bool room;
-
-	ucoap_dedup_expire(&ep->dedup, now);
-	room = ucoap_dedup_has_room(&ep->dedup);
-	ep->cur = (struct handling){.active = true,
-				    .remember = room,
-				    .req = m,
-				    .from = from,
-				    .key = *key,
-				    .dghash = dghash,
-				    .now = now};
-	if (!room && m->type == UCOAP_TYPE_CON) {
-		/*
-		 * Full of answers still owed to retransmissions: refuse rather
-		 * than forget one (§4.5), and say when to retry (§5.9.3.4).
-		 */
-		uint64_t exp = ucoap_dedup_next_expiry(&ep->dedup);
-		uint64_t s = exp > now ? (exp - now + 999) / 1000 : 1;
-
-		ep->st.dedup_full++;
-		respond_code(ep, UCOAP_SERVICE_UNAVAILABLE, UCOAP_OPT_MAX_AGE,
-			     (uint32_t)(s > UINT32_MAX ? UINT32_MAX : s));
-	} else if (too_big) {
-		/* §5.9.2.9, §5.10.9: tell the client the size we accept. */
-		respond_code(ep, UCOAP_REQUEST_ENTITY_TOO_LARGE,
-			     UCOAP_OPT_SIZE1, ep->cfg.max_message_size);
-	} else if (!known_method(m->code)) {
-		respond_code(ep, UCOAP_METHOD_NOT_ALLOWED, 0, 0);
-	} else if (ucoap_msg_bad_critical(m)) {
-		/* §5.4.1 */
-		respond_code(ep, UCOAP_BAD_OPTION, 0, 0);
-	} else {
-		dispatch(ep, m, from);
-		/* The client must never wait for an answer that won't come. */
-		if (!ep->cur.answered && !ep->cur.deferred)
-			respond_code(ep, UCOAP_INTERNAL_SERVER_ERROR, 0, 0);
-	}
-	ep->cur = saved;
-}
-
 /* ---- receiving ---- */
 
 static void on_ack(struct ucoap_ep *ep, const struct ucoap_msg *m,
@@ -741,7 +328,7 @@ static void on_response(struct ucoap_ep *ep, const struct ucoap_msg *m,
 	 */
 	if (!x || ucoap_msg_bad_critical(m)) {
 		if (con)
-			send_empty(ep, UCOAP_TYPE_RST, m->mid, from);
+			ucoap_ep_send_empty(ep, UCOAP_TYPE_RST, m->mid, from);
 		return;
 	}
 	ucoap_dedup_expire(&ep->dedup, now);
@@ -756,7 +343,7 @@ static void on_response(struct ucoap_ep *ep, const struct ucoap_msg *m,
 			now + (con ? ep->exchange_lifetime : ep->non_lifetime));
 	/* §5.2.2: acknowledge a CON separate response with an empty ACK. */
 	if (con)
-		send_empty(ep, UCOAP_TYPE_ACK, m->mid, from);
+		ucoap_ep_send_empty(ep, UCOAP_TYPE_ACK, m->mid, from);
 	complete(ep, x, 0, m, from);
 }
 
@@ -780,7 +367,7 @@ void ucoap_ep_input(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
 		ep->st.rx_malformed++;
 		if (rc != UCOAP_ERR_SHORT && rc != UCOAP_ERR_VERSION &&
 		    m.type == UCOAP_TYPE_CON)
-			send_empty(ep, UCOAP_TYPE_RST, m.mid, from);
+			ucoap_ep_send_empty(ep, UCOAP_TYPE_RST, m.mid, from);
 		return;
 	}
 	ucoap_addr_key(from, &key);
@@ -800,7 +387,7 @@ void ucoap_ep_input(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
 	if (m.code == UCOAP_EMPTY) {
 		/* §4.3: an empty CON is a ping, answered with RST. */
 		if (m.type == UCOAP_TYPE_CON)
-			send_empty(ep, UCOAP_TYPE_RST, m.mid, from);
+			ucoap_ep_send_empty(ep, UCOAP_TYPE_RST, m.mid, from);
 		return;
 	}
 	/*
@@ -817,15 +404,15 @@ void ucoap_ep_input(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
 		if (m.type != UCOAP_TYPE_CON)
 			return;
 		if (e->kind == UCOAP_DEDUP_BYTES)
-			send_raw(ep, ucoap_dedup_answer(&ep->dedup, e), e->len,
-				 from);
+			ucoap_ep_send_raw(ep, ucoap_dedup_answer(&ep->dedup, e),
+					  e->len, from);
 		else if (e->kind == UCOAP_DEDUP_EMPTY_ACK)
-			send_empty(ep, UCOAP_TYPE_ACK, m.mid, from);
+			ucoap_ep_send_empty(ep, UCOAP_TYPE_ACK, m.mid, from);
 		return;
 	}
 	if (UCOAP_CODE_CLASS(m.code) == 0) {
-		on_request(ep, &m, from, &key, dghash, now,
-			   len > ep->cfg.max_message_size);
+		ucoap_ep_on_request(ep, &m, from, &key, dghash, now,
+				    len > ep->cfg.max_message_size);
 		return;
 	}
 	/* A response larger than we accept is dropped (the header says so). */
@@ -849,8 +436,8 @@ void ucoap_ep_tick(struct ucoap_ep *ep)
 			 * A send error is not fatal: the next retransmission
 			 * or the timeout settles it.
 			 */
-			send_raw(ep, ucoap_extable_buf(&ep->ex, x), x->len,
-				 &x->peer);
+			ucoap_ep_send_raw(ep, ucoap_extable_buf(&ep->ex, x),
+					  x->len, &x->peer);
 			ep->st.retransmissions++;
 		} else {
 			complete(ep, x, UCOAP_ERR_TIMEOUT, NULL, NULL);

@@ -1,0 +1,251 @@
+/*
+ * The endpoint's server role (RFC 7252 §5): routing a request to its
+ * handler, the handler's answer (piggybacked, §5.2.1; deferred into a
+ * separate response, §5.2.2; NON for NON, §5.2.3), the answers the endpoint
+ * makes itself (4.04, 4.05, 4.02, 4.13, 5.03, 5.00), and remembering each
+ * answer for duplicates (§4.5).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "endpoint_int.h"
+
+/* ---- the server role ---- */
+
+int ucoap_ep_add_request_callback(struct ucoap_ep *ep, const char *url,
+				  ucoap_request_cb cb, void *user)
+{
+	struct url_cb *grown;
+	char *copy;
+
+	if (!ep || !url)
+		return UCOAP_ERR_INVAL;
+	if (*url == '/')
+		url++;
+	for (size_t i = 0; i < ep->nurls; i++) {
+		if (strcmp(ep->urls[i].url, url) != 0)
+			continue;
+		if (cb) {
+			/* microCoAPy: the last registration wins. */
+			ep->urls[i].cb = cb;
+			ep->urls[i].user = user;
+		} else {
+			free(ep->urls[i].url);
+			ep->urls[i] = ep->urls[--ep->nurls];
+		}
+		return 0;
+	}
+	if (!cb)
+		return 0;
+	copy = strdup(url);
+	if (!copy)
+		return UCOAP_ERR_NOMEM;
+	grown = realloc(ep->urls, (ep->nurls + 1) * sizeof(*grown));
+	if (!grown) {
+		free(copy);
+		return UCOAP_ERR_NOMEM;
+	}
+	ep->urls = grown;
+	ep->urls[ep->nurls++] = (struct url_cb){copy, cb, user};
+	return 0;
+}
+
+void ucoap_ep_set_default_handler(struct ucoap_ep *ep, ucoap_request_cb cb,
+				  void *user)
+{
+	ep->def_cb = cb;
+	ep->def_user = user;
+}
+
+/* Remember the current request's answer for its duplicates (§4.5). */
+static void remember(struct ucoap_ep *ep, enum ucoap_dedup_kind kind,
+		     const uint8_t *answer, size_t len)
+{
+	const struct handling *h = &ep->cur;
+	bool con = h->req->type == UCOAP_TYPE_CON;
+
+	if (!h->remember)
+		return;
+	/*
+	 * Room was checked before the handler ran, and only this request can
+	 * add an entry until it is answered, so this cannot fail.
+	 */
+	ucoap_dedup_add(&ep->dedup, &h->key, h->req->mid, h->dghash,
+			con ? kind : UCOAP_DEDUP_SILENT, answer, (uint32_t)len,
+			h->now +
+			    (con ? ep->exchange_lifetime : ep->non_lifetime));
+}
+
+int ucoap_ep_respond(struct ucoap_ep *ep, struct ucoap_msg *resp)
+{
+	struct handling *h = &ep->cur;
+	size_t len;
+	int rc;
+
+	if (!ep || !resp)
+		return UCOAP_ERR_INVAL;
+	if (!h->active || h->answered || h->deferred)
+		return UCOAP_ERR_STATE;
+	/*
+	 * §5.2.1: a CON is answered piggybacked in the ACK with its message
+	 * id; §5.2.3: a NON gets a NON with a fresh id (microCoAPy answered it
+	 * with an ACK).
+	 */
+	if (h->req->type == UCOAP_TYPE_CON) {
+		resp->type = UCOAP_TYPE_ACK;
+		resp->mid = h->req->mid;
+	} else {
+		resp->type = UCOAP_TYPE_NON;
+		resp->mid = ucoap_ep_new_mid(ep, &h->key);
+	}
+	resp->token_len = h->req->token_len;
+	memcpy(resp->token, h->req->token, h->req->token_len);
+	rc = ucoap_msg_encode(resp, ep->tx, ep->cfg.max_message_size, &len);
+	if (rc < 0)
+		return rc;
+	h->answered = true;
+	remember(ep, UCOAP_DEDUP_BYTES, ep->tx, len);
+	return ucoap_ep_send_raw(ep, ep->tx, len, h->from);
+}
+
+/* An answer the endpoint makes itself (4.04, 4.02, 5.00...). */
+static void respond_code(struct ucoap_ep *ep, uint8_t code, uint16_t opt,
+			 uint32_t val)
+{
+	struct ucoap_msg m;
+
+	ucoap_msg_init(&m, UCOAP_TYPE_ACK, code);
+	if (opt)
+		ucoap_msg_add_uint(&m, opt, val);
+	ucoap_ep_respond(ep, &m);
+}
+
+int ucoap_ep_defer(struct ucoap_ep *ep, struct ucoap_deferred *out)
+{
+	struct handling *h = &ep->cur;
+
+	if (!ep || !out)
+		return UCOAP_ERR_INVAL;
+	if (!h->active || h->answered || h->deferred)
+		return UCOAP_ERR_STATE;
+	memset(out, 0, sizeof(*out));
+	out->peer = *h->from;
+	out->req_type = h->req->type;
+	out->token_len = h->req->token_len;
+	memcpy(out->token, h->req->token, h->req->token_len);
+	h->deferred = true;
+	remember(ep, UCOAP_DEDUP_EMPTY_ACK, NULL, 0);
+	/* §5.2.2: the empty ACK stops the client's retransmissions now. */
+	if (h->req->type == UCOAP_TYPE_CON)
+		ucoap_ep_send_empty(ep, UCOAP_TYPE_ACK, h->req->mid, h->from);
+	return 0;
+}
+
+int ucoap_ep_respond_deferred(struct ucoap_ep *ep,
+			      const struct ucoap_deferred *d,
+			      struct ucoap_msg *resp, ucoap_response_cb cb,
+			      void *user)
+{
+	struct req_opts o = {.cb = cb, .user = user, .ack_completes = true};
+	struct ucoap_addr_key key;
+	size_t len;
+	int rc;
+
+	if (!ep || !d || !resp || d->token_len > UCOAP_TOKEN_MAX)
+		return UCOAP_ERR_INVAL;
+	resp->token_len = d->token_len;
+	memcpy(resp->token, d->token, d->token_len);
+	if (d->req_type == UCOAP_TYPE_CON) {
+		/* §5.2.2: a CON, retransmitted until the client ACKs it. */
+		resp->type = UCOAP_TYPE_CON;
+		return ucoap_ep_start_exchange(ep, &d->peer, resp, &o, NULL);
+	}
+	/*
+	 * A NON separate response expects nothing back, so there is nothing
+	 * for @cb to learn: it is not called.
+	 */
+	if (!ep->has_sock)
+		return UCOAP_ERR_STATE;
+	ucoap_addr_key(&d->peer, &key);
+	resp->type = UCOAP_TYPE_NON;
+	resp->mid = ucoap_ep_new_mid(ep, &key);
+	rc = ucoap_msg_encode(resp, ep->tx, ep->cfg.max_message_size, &len);
+	if (rc < 0)
+		return rc;
+	return ucoap_ep_send_raw(ep, ep->tx, len, &d->peer);
+}
+
+static bool known_method(uint8_t code)
+{
+	return code >= UCOAP_GET && code <= UCOAP_IPATCH;
+}
+
+static void dispatch(struct ucoap_ep *ep, const struct ucoap_msg *m,
+		     const struct ucoap_addr *from)
+{
+	ucoap_request_cb cb = ep->def_cb;
+	void *user = ep->def_user;
+
+	if (ep->nurls > 0 &&
+	    ucoap_msg_uri_path(m, ep->path, ep->cfg.max_message_size + 1) >=
+		0) {
+		for (size_t i = 0; i < ep->nurls; i++) {
+			if (strcmp(ep->urls[i].url, ep->path) == 0) {
+				cb = ep->urls[i].cb;
+				user = ep->urls[i].user;
+				break;
+			}
+		}
+	}
+	if (!cb) {
+		respond_code(ep, UCOAP_NOT_FOUND, 0, 0);
+		return;
+	}
+	cb(ep, m, from, user);
+}
+
+void ucoap_ep_on_request(struct ucoap_ep *ep, const struct ucoap_msg *m,
+			 const struct ucoap_addr *from,
+			 const struct ucoap_addr_key *key, uint32_t dghash,
+			 uint64_t now, bool too_big)
+{
+	struct handling saved = ep->cur;
+	bool room;
+
+	ucoap_dedup_expire(&ep->dedup, now);
+	room = ucoap_dedup_has_room(&ep->dedup);
+	ep->cur = (struct handling){.active = true,
+				    .remember = room,
+				    .req = m,
+				    .from = from,
+				    .key = *key,
+				    .dghash = dghash,
+				    .now = now};
+	if (!room && m->type == UCOAP_TYPE_CON) {
+		/*
+		 * Full of answers still owed to retransmissions: refuse rather
+		 * than forget one (§4.5), and say when to retry (§5.9.3.4).
+		 */
+		uint64_t exp = ucoap_dedup_next_expiry(&ep->dedup);
+		uint64_t s = exp > now ? (exp - now + 999) / 1000 : 1;
+
+		ep->st.dedup_full++;
+		respond_code(ep, UCOAP_SERVICE_UNAVAILABLE, UCOAP_OPT_MAX_AGE,
+			     (uint32_t)(s > UINT32_MAX ? UINT32_MAX : s));
+	} else if (too_big) {
+		/* §5.9.2.9, §5.10.9: tell the client the size we accept. */
+		respond_code(ep, UCOAP_REQUEST_ENTITY_TOO_LARGE,
+			     UCOAP_OPT_SIZE1, ep->cfg.max_message_size);
+	} else if (!known_method(m->code)) {
+		respond_code(ep, UCOAP_METHOD_NOT_ALLOWED, 0, 0);
+	} else if (ucoap_msg_bad_critical(m)) {
+		/* §5.4.1 */
+		respond_code(ep, UCOAP_BAD_OPTION, 0, 0);
+	} else {
+		dispatch(ep, m, from);
+		/* The client must never wait for an answer that won't come. */
+		if (!ep->cur.answered && !ep->cur.deferred)
+			respond_code(ep, UCOAP_INTERNAL_SERVER_ERROR, 0, 0);
+	}
+	ep->cur = saved;
+}
