@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "bridge_int.h"
+#include "ha.h"
 #include "log.h"
+#include "pubsub.h"
 
 /*
  * Duplicate-detection cache of each endpoint: a device retransmitting a
@@ -102,8 +104,12 @@ int gw_bridge_publish(struct gw_bridge *b, const char *topic,
 {
 	int rc = gw_mqtt_publish(b->mqtt, topic, payload, len, p);
 
-	if (rc == 0)
+	if (rc == 0) {
 		gw_debug("published %zu bytes to %s", len, topic);
+		/* MQTT v5 No Local: the broker will not echo it to ps/ observers. */
+		if (b->cfg->mqtt.protocol == GW_CONFIG_MQTT_V5)
+			gw_pubsub_on_local_publish(b->ps, topic, payload, len);
+	}
 	return rc;
 }
 
@@ -176,6 +182,20 @@ static void on_connect(void *user)
 		  b->cfg->mqtt.port);
 	for (size_t i = 0; i < b->cfg->n_devices; i++)
 		publish_availability(b, (int)i, b->dev[i].online);
+	gw_ha_on_connect(b->ha, gw_now_ms());
+}
+
+/* Discovery's own topics first, then the downlink routes. */
+static void on_message(void *user, const struct gw_mqtt_msg *msg)
+{
+	struct gw_bridge *b = user;
+
+	if (gw_pubsub_on_message(b->ps, msg))
+		return;
+	if (gw_ha_on_message(b->ha, msg->topic, msg->payload, msg->len,
+			     msg->retain, gw_now_ms()))
+		return;
+	gw_downlink_on_message(user, msg);
 }
 
 static void on_disconnect(void *user, const char *reason)
@@ -206,7 +226,7 @@ static int open_mqtt(struct gw_bridge *b)
 	struct gw_mqtt_cbs cbs = {
 	    .on_connect = on_connect,
 	    .on_disconnect = on_disconnect,
-	    .on_message = gw_downlink_on_message,
+	    .on_message = on_message,
 	};
 
 	if (cfg->mqtt.tls.enabled) {
@@ -240,9 +260,20 @@ int gw_bridge_new(struct gw_config *cfg, const int *fds, int nfds,
 	rc = open_endpoints(b, fds, nfds);
 	if (rc < 0)
 		goto fail;
+	b->ps = gw_pubsub_new(b);
+	if (!b->ps) {
+		rc = -ENOMEM;
+		goto fail;
+	}
 	rc = open_mqtt(b);
 	if (rc < 0)
 		goto fail;
+	struct gw_ha_io io = gw_ha_io_mqtt(b->mqtt);
+	b->ha = gw_ha_new(&io, cfg);
+	if (!b->ha) {
+		rc = -ENOMEM;
+		goto fail;
+	}
 	gw_mqtt_start(b->mqtt, gw_now_ms());
 	*out = b;
 	return 0;
@@ -259,7 +290,9 @@ void gw_bridge_free(struct gw_bridge *b)
 	for (unsigned i = 0; i < b->n_ep; i++)
 		ucoap_ep_free(b->ep[i]);
 	gw_downlink_cancel_all(b);
+	gw_ha_free(b->ha);
 	gw_mqtt_free(b->mqtt);
+	gw_pubsub_free(b->ps);
 	free(b->dev);
 	free(b->state_topic);
 	gw_config_free(b->cfg);
@@ -318,6 +351,22 @@ static int tick_timeout(void *user)
 	return b->next_tick <= now ? 0 : (int)(b->next_tick - now);
 }
 
+/* The figures behind the gateway's diagnostic entities. */
+static void ha_tick(struct gw_bridge *b, uint64_t now)
+{
+	struct gw_ha_stats st = {
+	    .up = b->up, .down = b->down, .queue = gw_mqtt_pending(b->mqtt)};
+	struct gw_mqtt_stats ms;
+
+	gw_mqtt_stats(b->mqtt, &ms);
+	st.connected = ms.connected;
+	for (size_t i = 0; i < b->cfg->n_devices; i++) {
+		st.devices_seen += b->dev[i].last_seen_ms != 0;
+		st.devices_online += b->dev[i].online;
+	}
+	gw_ha_tick(b->ha, now, &st);
+}
+
 static void tick_dispatch(void *user, short revents)
 {
 	struct gw_bridge *b = user;
@@ -329,6 +378,18 @@ static void tick_dispatch(void *user, short revents)
 	b->next_tick = now + GW_TICK_MS;
 	check_availability(b, now);
 	gw_downlink_tick(b, now);
+	ha_tick(b, now);
+}
+
+static int ps_timeout(void *user)
+{
+	return gw_pubsub_next_timeout(user, gw_now_ms());
+}
+
+static void ps_dispatch(void *user, short revents)
+{
+	(void)revents;
+	gw_pubsub_tick(user, gw_now_ms());
 }
 
 int gw_bridge_attach(struct gw_bridge *b, struct gw_loop *loop)
@@ -340,6 +401,9 @@ int gw_bridge_attach(struct gw_bridge *b, struct gw_loop *loop)
 				    .user = b->mqtt};
 	struct gw_loop_source tick = {
 	    .timeout = tick_timeout, .dispatch = tick_dispatch, .user = b};
+	/* GETs of ps/ wait for the broker for less than a tick. */
+	struct gw_loop_source ps = {
+	    .timeout = ps_timeout, .dispatch = ps_dispatch, .user = b->ps};
 	int rc;
 
 	for (unsigned i = 0; i < b->n_ep; i++) {
@@ -355,7 +419,10 @@ int gw_bridge_attach(struct gw_bridge *b, struct gw_loop *loop)
 	if (rc < 0)
 		return rc;
 	b->next_tick = gw_now_ms() + GW_TICK_MS;
-	return gw_loop_add(loop, &tick);
+	rc = gw_loop_add(loop, &tick);
+	if (rc < 0)
+		return rc;
+	return gw_loop_add(loop, &ps);
 }
 
 /* ---- Reload and stop ---- */
@@ -441,6 +508,8 @@ int gw_bridge_reload(struct gw_bridge *b, struct gw_config *cfg)
 		if (gw_config_device_find(old, cfg->devices[i].name,
 					  strlen(cfg->devices[i].name)) < 0)
 			publish_availability(b, (int)i, false);
+	gw_ha_reload(b->ha, cfg);
+	gw_pubsub_reload(b->ps);
 	gw_notice("reloaded: %zu devices, %zu uplink and %zu downlink routes",
 		  cfg->n_devices, cfg->n_uplink, cfg->n_downlink);
 	gw_config_free(old);

@@ -64,6 +64,8 @@ struct gw_bridge {
 	struct ucoap_ep *ep[GW_MAX_LISTEN];
 	unsigned n_ep;
 	struct gw_mqtt *mqtt;
+	struct gw_ha *ha;        /* Home Assistant discovery (ha.c) */
+	struct gw_pubsub *ps;     /* ps/ and .well-known/core (pubsub.c) */
 	char *state_topic;       /* B/bridge/state */
 	struct gw_devstate *dev; /* cfg->n_devices entries */
 	struct gw_down_slot slots[GW_DOWN_SLOTS];
