@@ -12,6 +12,7 @@
 #include "bridge_int.h"
 #include "log.h"
 #include "loop.h"
+#include "pubsub.h"
 #include "translate.h"
 
 /* Topics longer than this are refused with 4.00 rather than truncated. */
@@ -205,13 +206,8 @@ void gw_uplink_on_request(struct ucoap_ep *ep, const struct ucoap_msg *req,
 		n++;
 	}
 	/* ps/... and .well-known/core are the gateway's own, never routed. */
-	if (n >= 1 && (seg_is(&segs[0], "ps") ||
-		       (n == 2 && seg_is(&segs[0], ".well-known") &&
-			seg_is(&segs[1], "core")))) {
-		refuse(ep, from, UCOAP_NOT_FOUND,
-		       "gateway resource not served");
+	if (gw_pubsub_on_request(b->ps, ep, req, from, dev, segs, n))
 		return;
-	}
 
 	if (gw_route_index_lookup(cfg->uplink_index, segs, n, 0, &id, &m) ==
 	    0) {
