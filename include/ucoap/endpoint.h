@@ -123,6 +123,16 @@ struct ucoap_ep_config {
 	uint32_t dedup_entries;
 	uint32_t dedup_bytes;
 	/*
+	 * What a full cache does with a new CON. false (the default, strict
+	 * §4.5): refuse it with 5.03 as above, never forgetting an answer
+	 * early. true: forget the oldest answers to make room and serve it, so
+	 * a request rate above dedup_entries / 247 s is served rather than
+	 * refused; a retransmission whose answer was forgotten is handled
+	 * again (RFC 7252 §4.5 allows this for idempotent requests). Counted
+	 * in stats.dedup_forgotten.
+	 */
+	bool dedup_forget_oldest;
+	/*
 	 * Largest datagram accepted and sent. A larger request gets 4.13 with
 	 * Size1 (CON: piggybacked, NON: NON); anything else larger is dropped.
 	 * Default 1152 (RFC 7252 §4.6).
@@ -380,6 +390,7 @@ struct ucoap_ep_stats {
 	uint64_t retransmissions;
 	uint64_t timeouts;          /* requests of ours that timed out */
 	uint64_t dedup_full;        /* CONs refused with 5.03: cache full */
+	uint64_t dedup_forgotten;   /* answers forgotten early to make room */
 	uint32_t exchanges_open;
 	uint32_t dedup_used;
 };

@@ -83,6 +83,19 @@ static void bytes_free(struct ucoap_dedup *d, uint32_t off, uint32_t n)
 		d->bhead = d->btail = 0;
 }
 
+static void drop_head(struct ucoap_dedup *d)
+{
+	struct ucoap_dedup_entry *e = &d->e[d->head];
+
+	if (e->live)
+		ucoap_index_remove(&d->ix, e->ixhash, d->head);
+	if (e->kind == UCOAP_DEDUP_BYTES)
+		bytes_free(d, e->off, e->len);
+	e->live = 0;
+	d->head = (d->head + 1) % d->cap;
+	d->count--;
+}
+
 void ucoap_dedup_expire(struct ucoap_dedup *d, uint64_t now)
 {
 	while (d->count > 0) {
@@ -95,14 +108,19 @@ void ucoap_dedup_expire(struct ucoap_dedup *d, uint64_t now)
 		 */
 		if (e->live && e->expires > now)
 			break;
-		if (e->live)
-			ucoap_index_remove(&d->ix, e->ixhash, d->head);
-		if (e->kind == UCOAP_DEDUP_BYTES)
-			bytes_free(d, e->off, e->len);
-		e->live = 0;
-		d->head = (d->head + 1) % d->cap;
-		d->count--;
+		drop_head(d);
 	}
+}
+
+int ucoap_dedup_drop_oldest(struct ucoap_dedup *d)
+{
+	int live;
+
+	if (d->count == 0)
+		return -1;
+	live = d->e[d->head].live;
+	drop_head(d);
+	return live;
 }
 
 uint64_t ucoap_dedup_next_expiry(const struct ucoap_dedup *d)

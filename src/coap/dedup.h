@@ -9,8 +9,9 @@
  * Bounded, allocated once: a FIFO ring of @entries entries (insertion order
  * is expiry order for one lifetime, so expiry pops the head in O(1)), a byte
  * ring of @bytes holding the answers in the same order (freed from its head
- * as the entries go), and a hash index over (peer, mid). A full cache never
- * forgets an unexpired entry: the caller refuses new work instead.
+ * as the entries go), and a hash index over (peer, mid). A full cache
+ * forgets an unexpired entry only when the caller asks
+ * (ucoap_dedup_drop_oldest); by default the caller refuses new work.
  */
 #ifndef UCOAP_DEDUP_H
 #define UCOAP_DEDUP_H
@@ -65,6 +66,12 @@ void ucoap_dedup_cleanup(struct ucoap_dedup *d);
 
 /* Drop expired (and replaced) entries from the head. O(1) per entry. */
 void ucoap_dedup_expire(struct ucoap_dedup *d, uint64_t now);
+/*
+ * Drop the oldest entry whether or not it has expired (the forget-oldest
+ * policy of a full cache). Returns 1 when it was live (an answer is
+ * forgotten), 0 when it had been replaced already, -1 when empty.
+ */
+int ucoap_dedup_drop_oldest(struct ucoap_dedup *d);
 /* When the head entry expires, or UINT64_MAX when the cache is empty. */
 uint64_t ucoap_dedup_next_expiry(const struct ucoap_dedup *d);
 /* The unexpired entry for (@peer, @mid), or NULL. */

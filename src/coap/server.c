@@ -214,6 +214,15 @@ void ucoap_ep_on_request(struct ucoap_ep *ep, const struct ucoap_msg *m,
 
 	ucoap_dedup_expire(&ep->dedup, now);
 	room = ucoap_dedup_has_room(&ep->dedup);
+	/* The forget-oldest policy trades exactness for service (endpoint.h). */
+	while (!room && ep->cfg.dedup_forget_oldest) {
+		int dropped = ucoap_dedup_drop_oldest(&ep->dedup);
+
+		if (dropped < 0)
+			break;
+		ep->st.dedup_forgotten += (unsigned)dropped;
+		room = ucoap_dedup_has_room(&ep->dedup);
+	}
 	ep->cur = (struct handling){.active = true,
 				    .remember = room,
 				    .req = m,

@@ -65,7 +65,7 @@ struct gw_bridge {
 	unsigned n_ep;
 	struct gw_mqtt *mqtt;
 	struct gw_ha *ha;        /* Home Assistant discovery (ha.c) */
-	struct gw_pubsub *ps;     /* ps/ and .well-known/core (pubsub.c) */
+	struct gw_pubsub *ps;    /* ps/ and .well-known/core (pubsub.c) */
 	char *state_topic;       /* B/bridge/state */
 	struct gw_devstate *dev; /* cfg->n_devices entries */
 	struct gw_down_slot slots[GW_DOWN_SLOTS];
@@ -74,6 +74,7 @@ struct gw_bridge {
 	bool stopping, stopped;
 	/* Counters for STATUS= and the log. */
 	uint64_t up, up_refused, down, down_failed;
+	uint64_t dedup_forgotten; /* as last reported */
 };
 
 /* bridge.c */
