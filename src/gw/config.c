@@ -753,7 +753,9 @@ static void load_gateway(struct loader *L, const config_setting_t *root)
 			    config_setting_get_member(g, "base_topic");
 			size_t n = strlen(gw->base_topic);
 
-			check_topic(L, s, gw->base_topic);
+			/* a leading '$' gets the message below only */
+			if (gw->base_topic[0] != '$')
+				check_topic(L, s, gw->base_topic);
 			if (gw->base_topic[0] == '/' ||
 			    gw->base_topic[n - 1] == '/' ||
 			    gw->base_topic[0] == '$')

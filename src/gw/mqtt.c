@@ -15,6 +15,8 @@
 #include <time.h>
 
 #include "log.h"
+#include "route.h"
+#include "utf8.h"
 
 /* Backoff between connect attempts: 1 s doubling to 60 s, +-25 % jitter so
  * that many gateways restarted with their broker do not reconnect in step. */
@@ -35,8 +37,6 @@
 #define HANDED_MAX 60000u
 /* MQTT 3.1.1 §1.5.3 / MQTT 5 §1.5.4: strings are at most 65535 bytes. */
 #define MQTT_STRING_MAX 65535u
-/* mosquitto (the broker) refuses topics with more levels than this. */
-#define TOPIC_LEVELS_MAX 200u
 
 enum state {
 	ST_IDLE,       /* created, gw_mqtt_start not called */
@@ -141,101 +141,11 @@ static uint32_t rnd(struct gw_mqtt *m)
 	return (uint32_t)((m->rng * 2685821657736338717ull) >> 32);
 }
 
-/*
- * UTF-8 as MQTT 5 §1.5.4 / 3.1.1 §1.5.3 require: well-formed, no
- * surrogates, no U+0000; control characters and non-characters are
- * refused too because the mosquitto broker disconnects a client that
- * sends them, and libmosquitto would then re-send the message after every
- * reconnect.
- */
-static int utf8_check(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		uint32_t cp;
-		size_t n, k;
-		unsigned char c = s[i];
-
-		if (c < 0x80) {
-			cp = c;
-			n = 1;
-		} else if ((c & 0xe0) == 0xc0) {
-			cp = c & 0x1f;
-			n = 2;
-		} else if ((c & 0xf0) == 0xe0) {
-			cp = c & 0x0f;
-			n = 3;
-		} else if ((c & 0xf8) == 0xf0) {
-			cp = c & 0x07;
-			n = 4;
-		} else {
-			return -EINVAL;
-		}
-		if (i + n > len)
-			return -EINVAL;
-		for (k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return -EINVAL;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-		    (n == 4 && cp < 0x10000))
-			return -EINVAL; /* overlong */
-		if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return -EINVAL;
-		if (cp <= 0x1f || (cp >= 0x7f && cp <= 0x9f))
-			return -EINVAL;
-		if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe)
-			return -EINVAL;
-		i += n;
-	}
-	return 0;
-}
-
-static int topic_common_check(const char *t, size_t *len_out)
-{
-	size_t len = strlen(t), levels = 1, i;
-
-	if (len == 0 || len > MQTT_STRING_MAX)
-		return -EINVAL;
-	for (i = 0; i < len; i++)
-		if (t[i] == '/' && ++levels > TOPIC_LEVELS_MAX)
-			return -EINVAL;
-	*len_out = len;
-	return utf8_check((const unsigned char *)t, len);
-}
-
 int gw_mqtt_topic_check(const char *topic)
 {
-	size_t len;
-
-	if (!topic || topic_common_check(topic, &len) < 0)
+	if (!topic)
 		return -EINVAL;
-	/* MQTT §4.7.1: wildcards are for filters only; §4.7.2: topics
-	 * starting with '$' belong to the server. */
-	if (strpbrk(topic, "+#") || topic[0] == '$')
-		return -EINVAL;
-	return 0;
-}
-
-/* MQTT §4.7.1: '+' fills a whole level, '#' only the whole last level. */
-static int filter_check(const char *f)
-{
-	size_t len, i;
-
-	if (!f || topic_common_check(f, &len) < 0)
-		return -EINVAL;
-	for (i = 0; i < len; i++) {
-		bool starts = i == 0 || f[i - 1] == '/';
-		bool ends = i + 1 == len || f[i + 1] == '/';
-
-		if (f[i] == '+' && (!starts || !ends))
-			return -EINVAL;
-		if (f[i] == '#' && (!starts || i + 1 != len))
-			return -EINVAL;
-	}
-	return 0;
+	return gw_topic_valid(topic, strlen(topic), NULL);
 }
 
 static const char *mosq_reason(int rc)
@@ -842,10 +752,10 @@ static int publish(struct gw_mqtt *m, const char *topic, const void *payload,
 	    (p->correlation && p->correlation_len > MQTT_STRING_MAX) ||
 	    !p->user_prop_name != !p->user_prop_value ||
 	    (p->user_prop_name &&
-	     (utf8_check((const unsigned char *)p->user_prop_name,
-			 strlen(p->user_prop_name)) < 0 ||
-	      utf8_check((const unsigned char *)p->user_prop_value,
-			 strlen(p->user_prop_value)) < 0)))
+	     (!gw_utf8_valid(p->user_prop_name, strlen(p->user_prop_name),
+			     GW_UTF8_MQTT) ||
+	      !gw_utf8_valid(p->user_prop_value, strlen(p->user_prop_value),
+			     GW_UTF8_MQTT))))
 		return -EINVAL;
 	if (limited && (m->depth + m->handed >= m->queue_limit ||
 			m->handed >= HANDED_MAX)) {
@@ -875,7 +785,8 @@ int gw_mqtt_subscribe(struct gw_mqtt *m, const char *filter, int qos)
 	struct sub *s;
 	size_t len;
 
-	if (filter_check(filter) < 0 || qos < 0 || qos > 2)
+	if (!filter || gw_topic_filter_valid(filter, NULL) < 0 || qos < 0 ||
+	    qos > 2)
 		return -EINVAL;
 	for (s = m->subs; s; s = s->next)
 		if (!strcmp(s->filter, filter))

@@ -184,7 +184,10 @@ int gw_mqtt_next_timeout(const struct gw_mqtt *m, uint64_t now_ms);
 int gw_mqtt_publish(struct gw_mqtt *m, const char *topic, const void *payload,
 		    size_t len, const struct gw_mqtt_pub *p);
 
-/* 0 if @topic is a valid topic name for publishing, else -EINVAL. */
+/*
+ * 0 if @topic is a valid topic name for publishing (gw_topic_valid() in
+ * route.h), else -EINVAL (NULL included).
+ */
 int gw_mqtt_topic_check(const char *topic);
 
 /*

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 int gw_path_split(const char *s, size_t len, struct gw_seg *segs, unsigned max)
 {
 	unsigned n = 0;
@@ -633,58 +635,6 @@ int gw_route_index_lookup(const struct gw_route_index *idx,
 
 /* ---- MQTT topics ---- */
 
-/*
- * Well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, nothing above
- * U+10FFFF) without U+0000 (MQTT 3.1.1 §1.5.3 "MUST NOT"). Control
- * characters and non-characters are refused too: the spec says SHOULD NOT,
- * and brokers such as mosquitto drop the connection over them, which would
- * make one bad publish cost every queued message a reconnect.
- */
-static bool utf8_ok(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		uint32_t c = s[i];
-		unsigned extra;
-		uint32_t min;
-
-		if (c < 0x80) {
-			extra = 0;
-			min = 0;
-		} else if ((c & 0xE0) == 0xC0) {
-			extra = 1;
-			min = 0x80;
-			c &= 0x1F;
-		} else if ((c & 0xF0) == 0xE0) {
-			extra = 2;
-			min = 0x800;
-			c &= 0x0F;
-		} else if ((c & 0xF8) == 0xF0) {
-			extra = 3;
-			min = 0x10000;
-			c &= 0x07;
-		} else {
-			return false;
-		}
-		if (len - i - 1 < extra)
-			return false;
-		for (unsigned k = 1; k <= extra; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			c = (c << 6) | (s[i + k] & 0x3F);
-		}
-		if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-			return false;
-		if (c <= 0x1F || (c >= 0x7F && c <= 0x9F))
-			return false;
-		if ((c >= 0xFDD0 && c <= 0xFDEF) || (c & 0xFFFE) == 0xFFFE)
-			return false;
-		i += extra + 1;
-	}
-	return true;
-}
-
 static int topic_check(const char *t, size_t len, bool filter, const char **why)
 {
 	unsigned levels = 1;
@@ -698,11 +648,17 @@ static int topic_check(const char *t, size_t len, bool filter, const char **why)
 		set_why(why, "longer than 65535 bytes");
 		return -EINVAL;
 	}
-	if (!utf8_ok((const unsigned char *)t, len)) {
+	if (!gw_utf8_valid(t, len, GW_UTF8_MQTT)) {
 		set_why(why, memchr(t, '\0', len)
 				 ? "contains NUL"
 				 : "not valid UTF-8 (or has control "
 				   "characters)");
+		return -EINVAL;
+	}
+	/* MQTT §4.7.2: topics starting with '$' belong to the server; a
+	 * filter may name them ("$SYS/#"), a publish may not. */
+	if (!filter && t[0] == '$') {
+		set_why(why, "starts with '$' (reserved for the broker)");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i <= len; i++) {

@@ -204,15 +204,18 @@ size_t gw_route_index_count(const struct gw_route_index *idx);
 
 /*
  * May @topic (@len bytes) be published as is? Not empty, at most
- * GW_TOPIC_MAX_LEN bytes and GW_TOPIC_MAX_LEVELS levels, well-formed UTF-8
- * without U+0000 (MQTT 3.1.1 §1.5.3, MQTT 5 §1.5.4), no '+' or '#'
- * (§4.7.1). Returns 0, or -EINVAL with *@why (may be NULL) set to a
- * static reason.
+ * GW_TOPIC_MAX_LEN bytes and GW_TOPIC_MAX_LEVELS levels, UTF-8 under
+ * GW_UTF8_MQTT rules (MQTT 3.1.1 §1.5.3, MQTT 5 §1.5.4: no U+0000, and no
+ * control characters or non-characters), no '+' or '#' (§4.7.1), not
+ * starting with '$' (§4.7.2). The one check for every topic the gateway
+ * publishes to, in the config and in gw_mqtt. Returns 0, or -EINVAL with
+ * *@why (may be NULL) set to a static reason.
  */
 int gw_topic_valid(const char *topic, size_t len, const char **why);
 /*
- * Is @filter a valid MQTT topic filter (same rules, but '+' and a final
- * '#' allowed when alone in their level)? Returns 0 or -EINVAL with *@why.
+ * Is @filter (NUL-terminated) a valid MQTT topic filter? The same rules,
+ * but '+' and a final '#' are allowed when alone in their level, and a
+ * leading '$' is allowed. Returns 0 or -EINVAL with *@why.
  */
 int gw_topic_filter_valid(const char *filter, const char **why);
 /*

@@ -232,6 +232,12 @@ START_TEST(topic_valid)
 	ck_assert_int_eq(gw_topic_valid("\xc0\xaf", 2, &why), -EINVAL);
 	ck_assert_int_eq(gw_topic_valid("\xed\xa0\x80", 3, &why), -EINVAL);
 	ck_assert_int_eq(gw_topic_valid("a\x01", 2, &why), -EINVAL);
+	/* a non-character: mosquitto drops the connection over it */
+	ck_assert_int_eq(gw_topic_valid("a\xef\xbf\xbf", 4, &why), -EINVAL);
+	/* MQTT §4.7.2: the broker's own topics; filters may name them */
+	ck_assert_int_eq(gw_topic_valid("$SYS/x", 6, &why), -EINVAL);
+	ck_assert_str_eq(why, "starts with '$' (reserved for the broker)");
+	ck_assert_int_eq(gw_topic_valid("a/$x", 4, NULL), 0);
 
 	big = malloc(65536);
 	memset(big, 'a', 65536);
@@ -246,6 +252,7 @@ START_TEST(topic_valid)
 
 	ck_assert_int_eq(gw_topic_filter_valid("a/+/#", NULL), 0);
 	ck_assert_int_eq(gw_topic_filter_valid("#", NULL), 0);
+	ck_assert_int_eq(gw_topic_filter_valid("$SYS/#", NULL), 0);
 	ck_assert_int_eq(gw_topic_filter_valid("a/#/b", &why), -EINVAL);
 	ck_assert_int_eq(gw_topic_filter_valid("a/b+", &why), -EINVAL);
 	ck_assert_int_eq(gw_topic_filter_valid("", &why), -EINVAL);
