@@ -144,6 +144,44 @@ struct ucoap_ep_config {
 	 * NON_LIFETIME for NON. Default 0.
 	 */
 	uint32_t request_timeout_ms;
+	/*
+	 * Observe (RFC 7641), server role: observers of our resources, one
+	 * per (client, token). A registration while all are in use is
+	 * declined: the client gets the plain response, without Observe
+	 * (§4.1). 0 declines every registration. Default 64.
+	 */
+	uint32_t max_observers;
+	/*
+	 * Observe, client role: our open observations (ucoap_ep_observe()).
+	 * Default 16.
+	 */
+	uint32_t max_observations;
+	/*
+	 * Block-wise transfer (RFC 7959). The largest body the endpoint
+	 * reassembles or keeps: a Block1 request body (larger: 4.13 with
+	 * Size1), a Block2 response body we fetch (larger: the callback gets
+	 * UCOAP_ERR_NOSPACE), a request body we send. 16..16 MiB, default
+	 * 16 KiB.
+	 */
+	uint32_t max_body_size;
+	/*
+	 * Server role: Block1 bodies being received at once (and answers to
+	 * them kept for their Block2 requests), each with a max_body_size
+	 * buffer allocated in ucoap_ep_new(). A first block while all are
+	 * busy gets 5.03 with Max-Age. 1..1024, default 8.
+	 */
+	uint32_t max_block_transfers;
+	/*
+	 * Client role: our block-wise requests at once, each with a
+	 * max_body_size buffer. 1..1024, default 4.
+	 */
+	uint32_t max_block_requests;
+	/*
+	 * The largest block we send and ask for: 2^(block_szx + 4) bytes,
+	 * 0 (16 bytes) to 6 (1024, the default). A smaller one asked for by
+	 * the peer wins (§2.4); blocks also shrink to fit max_message_size.
+	 */
+	uint32_t block_szx;
 };
 
 /* Fill @cfg with the defaults above. */
@@ -233,7 +271,10 @@ bool ucoap_ep_poll(struct ucoap_ep *ep, int timeout_ms, int period_ms);
  * How a request of ours ended, exactly once per request:
  * @status 0 with @resp (views valid until the callback returns) from
  * @from, or UCOAP_ERR_TIMEOUT, UCOAP_ERR_RST or UCOAP_ERR_CANCELLED with
- * @resp and @from NULL.
+ * @resp and @from NULL. A block-wise response (RFC 7959) arrives here
+ * once, whole (its Block2 option removed); its transfer may also end with
+ * UCOAP_ERR_NOSPACE (body above max_body_size) or UCOAP_ERR_INVAL (blocks
+ * that do not fit together: a gap, a short block, another ETag).
  */
 typedef void (*ucoap_response_cb)(struct ucoap_ep *ep, int status,
 				  const struct ucoap_msg *resp,
@@ -258,6 +299,19 @@ void ucoap_ep_set_response_callback(struct ucoap_ep *ep, ucoap_response_cb cb,
  * gets the message id. Returns 0, UCOAP_ERR_FULL (max_exchanges open),
  * UCOAP_ERR_NOSPACE (larger than max_message_size), UCOAP_ERR_STATE (no
  * socket), UCOAP_ERR_IO or UCOAP_ERR_INVAL.
+ *
+ * Block-wise (RFC 7959): a payload larger than a block (block_szx), or a
+ * request carrying a Block1 option (its SZX: the block size to use), is
+ * copied and sent block by block with Block1 and Size1, each block
+ * waiting for its 2.31 Continue; the server may ask for smaller blocks
+ * (§2.3). A response with Block2 M=1 is followed by requests for the next
+ * blocks (the same request, the same token, new message ids; a POST/PUT
+ * body is not repeated, §3.3). Add a Block2 option with NUM 0 to ask for
+ * a smaller block size up front (§2.4). @cb runs once with the whole
+ * body; *@mid_out stays the handle for ucoap_ep_cancel(). Such a request
+ * takes one of max_block_requests slots (UCOAP_ERR_FULL when none is
+ * free; a Block2 response then reaches @cb as its first block) and its
+ * payload may be up to max_body_size (UCOAP_ERR_NOSPACE above).
  */
 int ucoap_ep_request(struct ucoap_ep *ep, const struct ucoap_addr *to,
 		     struct ucoap_msg *req, uint32_t timeout_ms,
@@ -339,6 +393,21 @@ void ucoap_ep_set_default_handler(struct ucoap_ep *ep, ucoap_request_cb cb,
  * remembers the encoded answer for duplicates. Returns 0, UCOAP_ERR_STATE
  * (not inside a handler, or already answered), UCOAP_ERR_NOSPACE or
  * UCOAP_ERR_IO.
+ *
+ * Block-wise (RFC 7959): a 2.xx answer whose payload exceeds a block
+ * (block_szx), or any 2.xx answer to a request carrying Block2, goes out
+ * as the one block the request asked for (block 0 with M=1 and Size2
+ * without Block2), at the client's block size or a smaller one (§2.4).
+ * The endpoint keeps nothing: the next block's request runs the handler
+ * again, which must answer with the same representation (set an ETag so
+ * the client can tell when it changed). A block past the end gets 4.02.
+ * Request bodies sent with Block1 are gathered first (2.31 Continue for
+ * each block, 4.08 for a block out of sequence or without the first one,
+ * 4.13 with Size1 above max_body_size, a body abandoned for
+ * EXCHANGE_LIFETIME is dropped): the handler runs once, with the whole
+ * body and no Block1 option, and its answer carries the Block1 echo. If
+ * that answer needs several blocks, it is kept (up to max_body_size) for
+ * the Block2 requests that follow (§3.3).
  */
 int ucoap_ep_respond(struct ucoap_ep *ep, struct ucoap_msg *resp);
 
@@ -380,6 +449,91 @@ int ucoap_ep_respond_deferred(struct ucoap_ep *ep,
 			      const struct ucoap_deferred *d,
 			      struct ucoap_msg *resp, ucoap_response_cb cb,
 			      void *user);
+
+/* ---- Observe (RFC 7641) ---- */
+
+/*
+ * Server role. A resource is observable when its handler, seeing a GET (or
+ * FETCH) with Observe 0, calls ucoap_ep_observe_accept() before it answers.
+ * The answer then carries an Observe number and the client (peer, token)
+ * is remembered with @key. When the resource changes, the application
+ * calls ucoap_ep_notify(): the endpoint runs the resource's handler again
+ * for each of its observers, with the registering request, and what the
+ * handler answers with ucoap_ep_respond() is sent as the notification --
+ * so a notification is always what a GET would return now (§4.2), Accept,
+ * Uri-Query and any block-wise or ETag logic of the handler included.
+ *
+ * Notifications are NON unless the application asks for CON, and CON at
+ * least once every 24 hours (§4.5). A CON notification is retransmitted;
+ * while one is unacknowledged no second one is sent: a newer state
+ * replaces it, with a new message id and a higher Observe number, and the
+ * retransmission schedule goes on (§4.5.2). An RST in reply to a
+ * notification, a CON notification that times out, a GET from the
+ * observer with the same token without Observe 0 (Observe 1: §3.6), or an
+ * answer other than 2.xx (sent without Observe, §3.2) removes the
+ * observer. A new registration with the same token replaces the old one.
+ */
+
+/*
+ * From inside a handler: accept the current request as an observation of
+ * the resource @key (an application pointer compared by address, never
+ * dereferenced; borrowed until the last observer of it is gone). The
+ * handler then answers as usual; a 2.xx answer carries the Observe option,
+ * anything else ends the registration. Deferring the answer
+ * (ucoap_ep_defer()) cancels the registration. Called again while the
+ * handler runs for a notification, it does nothing and returns 0.
+ * Returns 0; UCOAP_ERR_STATE outside a handler or after answering;
+ * UCOAP_ERR_INVAL when the request is not a GET/FETCH with Observe 0;
+ * UCOAP_ERR_FULL when max_observers are in use (answer plainly then: the
+ * registration is declined, §4.1).
+ */
+int ucoap_ep_observe_accept(struct ucoap_ep *ep, const void *key);
+/*
+ * The resource @key changed: run its handler for each of its observers
+ * (now, from inside this call) and send what it answers as a
+ * notification, CON when @con (or when the observer had none for 24 h),
+ * NON otherwise. A handler that does not answer sends nothing; one that
+ * defers gets UCOAP_ERR_STATE. *@count (may be NULL) gets the number of
+ * observers the handler ran for. May be called from inside a request
+ * handler (not from one running for a notification). Returns 0,
+ * UCOAP_ERR_STATE (from a notification's handler) or UCOAP_ERR_INVAL.
+ */
+int ucoap_ep_notify(struct ucoap_ep *ep, const void *key, bool con,
+		    unsigned *count);
+/* Whether the running handler is building a notification (not a request). */
+bool ucoap_ep_notifying(const struct ucoap_ep *ep);
+/* The number of observers of @key. */
+unsigned ucoap_ep_observer_count(const struct ucoap_ep *ep, const void *key);
+
+/*
+ * Client role: observe the resource @req names at @to. @req is a GET (or
+ * FETCH), CON or NON, with its Uri options; the endpoint adds Observe 0
+ * and a fresh token, and copies the request (up to max_message_size) to
+ * re-register later. @cb runs for every notification in order of
+ * freshness (§3.4: a notification older than one already delivered is
+ * dropped) with status 0 and the response, which carries the Observe
+ * option; CON notifications are acknowledged. The observation ends, with
+ * a last call of @cb, on: a response without Observe (e.g. 4.04, or the
+ * server declining: status 0, no Observe option), UCOAP_ERR_TIMEOUT or
+ * UCOAP_ERR_RST for the registration or a re-registration, and
+ * UCOAP_ERR_CANCELLED on ucoap_ep_observe_cancel() or ucoap_ep_free(); @cb
+ * is never called after that. When Max-Age (default 60 s) and a margin
+ * pass without a notification, the endpoint re-registers with the same
+ * token (§3.3.1). *@handle gets the observation's handle (never 0).
+ * Returns 0, UCOAP_ERR_FULL (max_observations open, or no exchange free)
+ * or as ucoap_ep_request().
+ */
+int ucoap_ep_observe(struct ucoap_ep *ep, const struct ucoap_addr *to,
+		     struct ucoap_msg *req, ucoap_response_cb cb, void *user,
+		     uint32_t *handle);
+/*
+ * End the observation @handle: tell the server with a GET Observe 1 on the
+ * same token (§3.6), then call its callback with UCOAP_ERR_CANCELLED, now.
+ * Returns 0 or UCOAP_ERR_NOENT (unknown or already ended handle); a
+ * failure to send the deregistration still ends the observation (an RST
+ * to its next notification does, §3.6).
+ */
+int ucoap_ep_observe_cancel(struct ucoap_ep *ep, uint32_t handle);
 
 /* ---- Counters ---- */
 

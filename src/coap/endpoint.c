@@ -38,6 +38,12 @@ void ucoap_ep_config_init(struct ucoap_ep_config *cfg)
 	cfg->dedup_bytes = 256 * 1024;
 	cfg->max_message_size = 1152;
 	cfg->request_timeout_ms = 0;
+	cfg->max_observers = 64;
+	cfg->max_observations = 16;
+	cfg->max_body_size = 16 * 1024;
+	cfg->max_block_transfers = 8;
+	cfg->max_block_requests = 4;
+	cfg->block_szx = UCOAP_BLOCK_SZX_MAX;
 }
 
 /*
@@ -53,17 +59,22 @@ static bool config_valid(const struct ucoap_ep_config *c)
 	       c->max_exchanges <= 1u << 20 && c->dedup_entries > 0 &&
 	       c->dedup_entries <= 1u << 24 && c->max_message_size >= 64 &&
 	       c->max_message_size <= RX_CAP &&
-	       c->dedup_bytes >= c->max_message_size;
+	       c->dedup_bytes >= c->max_message_size &&
+	       c->max_observers <= 1u << 20 && c->max_observations <= 1u << 20 &&
+	       c->max_body_size >= 16 && c->max_body_size <= 1u << 24 &&
+	       c->max_block_transfers > 0 && c->max_block_transfers <= 1024 &&
+	       c->max_block_requests > 0 && c->max_block_requests <= 1024 &&
+	       c->block_szx <= UCOAP_BLOCK_SZX_MAX;
 }
 
 /* ---- time and randomness ---- */
 
-static uint64_t now_ms(struct ucoap_ep *ep)
+uint64_t ucoap_ep_now(struct ucoap_ep *ep)
 {
 	return ep->env.now_ms(ep->env_user);
 }
 
-static int rand_bytes(struct ucoap_ep *ep, void *buf, size_t len)
+int ucoap_ep_random(struct ucoap_ep *ep, void *buf, size_t len)
 {
 	return ep->env.random(ep->env_user, buf, len) < 0 ? UCOAP_ERR_IO : 0;
 }
@@ -79,7 +90,7 @@ static int initial_rto(struct ucoap_ep *ep, uint32_t *out)
 	double span =
 	    (double)ep->cfg.ack_timeout_ms * (ep->cfg.ack_random_factor - 1.0);
 
-	if (rand_bytes(ep, &r, sizeof(r)) < 0)
+	if (ucoap_ep_random(ep, &r, sizeof(r)) < 0)
 		return UCOAP_ERR_IO;
 	*out = ep->cfg.ack_timeout_ms +
 	       (uint32_t)(span * (double)r / (double)UINT32_MAX);
@@ -142,6 +153,9 @@ static void complete(struct ucoap_ep *ep, struct ucoap_exchange *x, int status,
 		cb = ep->resp_cb;
 		user = ep->resp_user;
 	}
+	/* RFC 7959 §2.4: a first block of many; the rest is fetched. */
+	if (status == 0 && ucoap_blk_client_takeover(ep, x, m, from))
+		return;
 	ucoap_extable_release(&ep->ex, x);
 	if (status == UCOAP_ERR_TIMEOUT)
 		ep->st.timeouts++;
@@ -184,7 +198,7 @@ int ucoap_ep_start_exchange(struct ucoap_ep *ep, const struct ucoap_addr *to,
 		 * this peer: on a clash (a weak random hook) step to the next
 		 * value, which ends within max_exchanges steps.
 		 */
-		rc = rand_bytes(ep, m->token, 4);
+		rc = ucoap_ep_random(ep, m->token, 4);
 		if (rc < 0)
 			goto fail;
 		m->token_len = 4;
@@ -220,7 +234,7 @@ int ucoap_ep_start_exchange(struct ucoap_ep *ep, const struct ucoap_addr *to,
 	timeout = o->timeout_ms;
 	if (!timeout && !o->ack_completes)
 		timeout = ep->cfg.request_timeout_ms;
-	now = now_ms(ep);
+	now = ucoap_ep_now(ep);
 	if (timeout)
 		deadline = now + timeout;
 	else if (m->type == UCOAP_TYPE_CON)
@@ -248,6 +262,10 @@ int ucoap_ep_request(struct ucoap_ep *ep, const struct ucoap_addr *to,
 
 	if (req && req->code == UCOAP_EMPTY)
 		return UCOAP_ERR_INVAL; /* that is a ping */
+	/* RFC 7959 §2.3: a body larger than a block goes block by block. */
+	if (ep && req && ucoap_blk_client_wants(ep, req))
+		return ucoap_blk_client_request(ep, to, req, timeout_ms, cb,
+						user, mid_out);
 	return ucoap_ep_start_exchange(ep, to, req, &o, mid_out);
 }
 
@@ -263,6 +281,8 @@ int ucoap_ep_ping(struct ucoap_ep *ep, const struct ucoap_addr *to,
 
 int ucoap_ep_cancel(struct ucoap_ep *ep, uint16_t mid)
 {
+	/* A block-wise transfer goes on under later message ids. */
+	mid = ucoap_blk_client_mid(ep, mid);
 	/* A scan: cancelling is rare and the table small. */
 	for (uint32_t i = 0; i < ep->ex.cap; i++) {
 		struct ucoap_exchange *x = &ep->ex.x[i];
@@ -318,15 +338,20 @@ static void on_response(struct ucoap_ep *ep, const struct ucoap_msg *m,
 {
 	struct ucoap_exchange *x =
 	    ucoap_extable_by_token(&ep->ex, key, m->token, m->token_len);
+	struct ucoap_observation *obs = NULL;
 	bool con = m->type == UCOAP_TYPE_CON;
 
+	/* RFC 7641 §3.2: a notification of one of our observations. */
+	if (!x)
+		obs = ucoap_obs_find(ep, key, m->token, m->token_len);
 	/*
-	 * §4.2/§4.3: a response we cannot place (no request of ours to that
-	 * peer has its token) or with an
+	 * §4.2/§4.3: a response we cannot place (no request or observation
+	 * of ours with that peer has its token; RFC 7641 §3.6: that includes
+	 * a notification after we cancelled) or with an
 	 * unrecognised critical option (§5.4.1) is rejected: RST for a CON,
 	 * silence for a NON.
 	 */
-	if (!x || ucoap_msg_bad_critical(m)) {
+	if ((!x && !obs) || ucoap_msg_bad_critical(m)) {
 		if (con)
 			ucoap_ep_send_empty(ep, UCOAP_TYPE_RST, m->mid, from);
 		return;
@@ -344,7 +369,10 @@ static void on_response(struct ucoap_ep *ep, const struct ucoap_msg *m,
 	/* §5.2.2: acknowledge a CON separate response with an empty ACK. */
 	if (con)
 		ucoap_ep_send_empty(ep, UCOAP_TYPE_ACK, m->mid, from);
-	complete(ep, x, 0, m, from);
+	if (x)
+		complete(ep, x, 0, m, from);
+	else
+		ucoap_obs_on_notification(ep, obs, m, from, now);
 }
 
 void ucoap_ep_input(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
@@ -382,6 +410,8 @@ void ucoap_ep_input(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
 
 		if (x)
 			complete(ep, x, UCOAP_ERR_RST, NULL, NULL);
+		else
+			ucoap_obs_on_rst(ep, &key, m.mid);
 		return;
 	}
 	if (m.code == UCOAP_EMPTY) {
@@ -397,7 +427,7 @@ void ucoap_ep_input(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
 	 * too fast; it replaces the old entry when answered.
 	 */
 	dghash = ucoap_fnv1a(UCOAP_FNV_OFFSET, buf, len);
-	now = now_ms(ep);
+	now = ucoap_ep_now(ep);
 	e = ucoap_dedup_find(&ep->dedup, &key, m.mid, now);
 	if (e && e->dghash == dghash) {
 		ep->st.rx_duplicates++;
@@ -424,7 +454,7 @@ void ucoap_ep_input(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
 
 void ucoap_ep_tick(struct ucoap_ep *ep)
 {
-	uint64_t now = now_ms(ep);
+	uint64_t now = ucoap_ep_now(ep);
 	struct ucoap_exchange *x;
 
 	ucoap_dedup_expire(&ep->dedup, now);
@@ -443,6 +473,8 @@ void ucoap_ep_tick(struct ucoap_ep *ep)
 			complete(ep, x, UCOAP_ERR_TIMEOUT, NULL, NULL);
 		}
 	}
+	ucoap_obs_tick(ep, now);
+	ucoap_blk_tick(ep, now);
 }
 
 int ucoap_ep_next_timeout(struct ucoap_ep *ep)
@@ -452,9 +484,13 @@ int ucoap_ep_next_timeout(struct ucoap_ep *ep)
 
 	if (x && x->due < next)
 		next = x->due;
+	if (ucoap_obs_next_due(ep) < next)
+		next = ucoap_obs_next_due(ep);
+	if (ucoap_blk_next_expiry(ep) < next)
+		next = ucoap_blk_next_expiry(ep);
 	if (next == UINT64_MAX)
 		return -1;
-	now = now_ms(ep);
+	now = ucoap_ep_now(ep);
 	if (next <= now)
 		return 0;
 	return next - now > INT_MAX ? INT_MAX : (int)(next - now);
@@ -728,11 +764,19 @@ struct ucoap_ep *ucoap_ep_new(const struct ucoap_ep_config *cfg,
 	if (ucoap_extable_init(&ep->ex, ep->cfg.max_exchanges,
 			       ep->cfg.max_message_size) < 0)
 		goto fail;
+	if (ucoap_obs_init(&ep->obs, ep->cfg.max_observers,
+			   ep->cfg.max_observations,
+			   ep->cfg.max_message_size) < 0)
+		goto fail;
+	if (ucoap_blk_init(&ep->blk, &ep->cfg) < 0)
+		goto fail;
 	/* §4.4: start the message ids at a random point. */
-	if (rand_bytes(ep, &ep->next_mid, sizeof(ep->next_mid)) < 0)
+	if (ucoap_ep_random(ep, &ep->next_mid, sizeof(ep->next_mid)) < 0)
 		goto fail;
 	return ep;
 fail:
+	ucoap_blk_cleanup(&ep->blk);
+	ucoap_obs_cleanup(&ep->obs);
 	ucoap_extable_cleanup(&ep->ex);
 	ucoap_dedup_cleanup(&ep->dedup);
 	free(ep->path);
@@ -753,9 +797,12 @@ void ucoap_ep_free(struct ucoap_ep *ep)
 	ucoap_ep_stop(ep);
 	while ((x = ucoap_extable_first(&ep->ex)))
 		complete(ep, x, UCOAP_ERR_CANCELLED, NULL, NULL);
+	ucoap_obs_shutdown(ep);
 	for (size_t i = 0; i < ep->nurls; i++)
 		free(ep->urls[i].url);
 	free(ep->urls);
+	ucoap_blk_cleanup(&ep->blk);
+	ucoap_obs_cleanup(&ep->obs);
 	ucoap_extable_cleanup(&ep->ex);
 	ucoap_dedup_cleanup(&ep->dedup);
 	free(ep->path);

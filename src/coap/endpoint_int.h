@@ -14,8 +14,10 @@
 #include <ucoap/endpoint.h>
 
 #include "addr.h"
+#include "blockwise.h"
 #include "dedup.h"
 #include "exchange.h"
+#include "observe.h"
 #include "udp.h"
 
 /* Largest UDP payload; the receive buffer holds any datagram whole. */
@@ -38,6 +40,13 @@ struct handling {
 	struct ucoap_addr_key key;
 	uint32_t dghash;
 	uint64_t now; /* its arrival: the lifetime counts from there */
+	/*
+	 * Observe: @obs is the observer the handler registered (a request)
+	 * or runs for (@notify: building a notification, observe.c).
+	 */
+	bool notify;
+	struct ucoap_observer *obs;
+	struct ucoap_blk_cur blk; /* Block1 state of the request (block.c) */
 };
 
 struct ucoap_ep {
@@ -58,6 +67,8 @@ struct ucoap_ep {
 
 	struct ucoap_dedup dedup;
 	struct ucoap_extable ex;
+	struct ucoap_obs obs;
+	struct ucoap_blk blk;
 
 	struct url_cb *urls;
 	size_t nurls;
@@ -80,6 +91,9 @@ struct req_opts {
 	bool fill_token;    /* an empty token gets a random one */
 };
 
+/* The env hooks: the clock (ms) and randomness (0 or UCOAP_ERR_IO). */
+uint64_t ucoap_ep_now(struct ucoap_ep *ep);
+int ucoap_ep_random(struct ucoap_ep *ep, void *buf, size_t len);
 /* A fresh message id for @peer (endpoint.c says which). */
 uint16_t ucoap_ep_new_mid(struct ucoap_ep *ep,
 			  const struct ucoap_addr_key *peer);
@@ -106,5 +120,8 @@ void ucoap_ep_on_request(struct ucoap_ep *ep, const struct ucoap_msg *m,
 			 const struct ucoap_addr *from,
 			 const struct ucoap_addr_key *key, uint32_t dghash,
 			 uint64_t now, bool too_big);
+/* Run the handler of @m's Uri-Path (or answer 4.04) (server.c). */
+void ucoap_ep_dispatch(struct ucoap_ep *ep, const struct ucoap_msg *m,
+		       const struct ucoap_addr *from);
 
 #endif

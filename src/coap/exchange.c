@@ -219,6 +219,17 @@ struct ucoap_exchange *ucoap_extable_by_token(struct ucoap_extable *t,
 	return NULL;
 }
 
+void ucoap_extable_set_mid(struct ucoap_extable *t, struct ucoap_exchange *x,
+			   uint16_t mid)
+{
+	uint32_t i = (uint32_t)(x - t->x);
+
+	ucoap_index_remove(&t->by_mid, x->mid_hash, i);
+	x->mid = mid;
+	x->mid_hash = mid_hash(&x->key, mid);
+	ucoap_index_insert(&t->by_mid, x->mid_hash, i);
+}
+
 void ucoap_extable_acked(struct ucoap_extable *t, struct ucoap_exchange *x)
 {
 	x->state = UCOAP_EX_WAIT_RESP;

@@ -105,6 +105,12 @@ ucoap_extable_first(const struct ucoap_extable *t)
 	return t->heap_len ? &t->x[t->heap[0]] : NULL;
 }
 
+/*
+ * Give the linked @x the message id @mid (its message was replaced by a
+ * new one, RFC 7641 §4.5.2): re-indexed, schedule unchanged.
+ */
+void ucoap_extable_set_mid(struct ucoap_extable *t, struct ucoap_exchange *x,
+			   uint16_t mid);
 /* The (empty) ACK arrived: stop retransmitting, wait for the response. */
 void ucoap_extable_acked(struct ucoap_extable *t, struct ucoap_exchange *x);
 /*

@@ -79,6 +79,7 @@ static void remember(struct ucoap_ep *ep, enum ucoap_dedup_kind kind,
 int ucoap_ep_respond(struct ucoap_ep *ep, struct ucoap_msg *resp)
 {
 	struct handling *h = &ep->cur;
+	struct ucoap_observer *reg = h->obs;
 	size_t len;
 	int rc;
 
@@ -86,6 +87,11 @@ int ucoap_ep_respond(struct ucoap_ep *ep, struct ucoap_msg *resp)
 		return UCOAP_ERR_INVAL;
 	if (!h->active || h->answered || h->deferred)
 		return UCOAP_ERR_STATE;
+	/* RFC 7641: a notification, or the answer to a registration. */
+	if (h->notify)
+		return ucoap_obs_send_notification(ep, resp);
+	if (reg)
+		ucoap_obs_registration_answer(ep, resp);
 	/*
 	 * §5.2.1: a CON is answered piggybacked in the ACK with its message
 	 * id; §5.2.3: a NON gets a NON with a fresh id (microCoAPy answered it
@@ -100,9 +106,13 @@ int ucoap_ep_respond(struct ucoap_ep *ep, struct ucoap_msg *resp)
 	}
 	resp->token_len = h->req->token_len;
 	memcpy(resp->token, h->req->token, h->req->token_len);
-	rc = ucoap_msg_encode(resp, ep->tx, ep->cfg.max_message_size, &len);
-	if (rc < 0)
+	/* RFC 7959: a body larger than a block goes out block by block. */
+	rc = ucoap_blk_encode_answer(ep, resp, ep->tx, ep->cfg.max_message_size,
+				     &len);
+	if (rc < 0) {
+		ucoap_obs_registration_drop(ep, reg);
 		return rc;
+	}
 	h->answered = true;
 	remember(ep, UCOAP_DEDUP_BYTES, ep->tx, len);
 	return ucoap_ep_send_raw(ep, ep->tx, len, h->from);
@@ -126,8 +136,11 @@ int ucoap_ep_defer(struct ucoap_ep *ep, struct ucoap_deferred *out)
 
 	if (!ep || !out)
 		return UCOAP_ERR_INVAL;
-	if (!h->active || h->answered || h->deferred)
+	if (!h->active || h->answered || h->deferred || h->notify)
 		return UCOAP_ERR_STATE;
+	/* A registration needs its answer now (endpoint.h says so). */
+	ucoap_obs_registration_drop(ep, h->obs);
+	h->obs = NULL;
 	memset(out, 0, sizeof(*out));
 	out->peer = *h->from;
 	out->req_type = h->req->type;
@@ -180,8 +193,8 @@ static bool known_method(uint8_t code)
 	return code >= UCOAP_GET && code <= UCOAP_IPATCH;
 }
 
-static void dispatch(struct ucoap_ep *ep, const struct ucoap_msg *m,
-		     const struct ucoap_addr *from)
+void ucoap_ep_dispatch(struct ucoap_ep *ep, const struct ucoap_msg *m,
+		       const struct ucoap_addr *from)
 {
 	ucoap_request_cb cb = ep->def_cb;
 	void *user = ep->def_user;
@@ -210,11 +223,14 @@ void ucoap_ep_on_request(struct ucoap_ep *ep, const struct ucoap_msg *m,
 			 uint64_t now, bool too_big)
 {
 	struct handling saved = ep->cur;
+	enum ucoap_blk_in blk;
+	struct ucoap_msg whole;
 	bool room;
 
 	ucoap_dedup_expire(&ep->dedup, now);
 	room = ucoap_dedup_has_room(&ep->dedup);
-	/* The forget-oldest policy trades exactness for service (endpoint.h). */
+	/* The forget-oldest policy trades exactness for service (endpoint.h).
+	 */
 	while (!room && ep->cfg.dedup_forget_oldest) {
 		int dropped = ucoap_dedup_drop_oldest(&ep->dedup);
 
@@ -251,10 +267,21 @@ void ucoap_ep_on_request(struct ucoap_ep *ep, const struct ucoap_msg *m,
 		/* §5.4.1 */
 		respond_code(ep, UCOAP_BAD_OPTION, 0, 0);
 	} else {
-		dispatch(ep, m, from);
-		/* The client must never wait for an answer that won't come. */
-		if (!ep->cur.answered && !ep->cur.deferred)
-			respond_code(ep, UCOAP_INTERNAL_SERVER_ERROR, 0, 0);
+		/* RFC 7641 §3.6: a GET may end a registration first. */
+		ucoap_obs_on_request(ep);
+		/* RFC 7959 §2.5: the blocks of a body, gathered first. */
+		blk = ucoap_blk_server_request(ep, m, &whole);
+		if (blk == UCOAP_BLK_WHOLE)
+			ep->cur.req = m = &whole;
+		if (blk != UCOAP_BLK_ANSWERED) {
+			ucoap_ep_dispatch(ep, m, from);
+			/* The client must never wait for an answer that won't
+			 * come. */
+			if (!ep->cur.answered && !ep->cur.deferred)
+				respond_code(ep, UCOAP_INTERNAL_SERVER_ERROR, 0,
+					     0);
+			ucoap_blk_server_done(ep);
+		}
 	}
 	ep->cur = saved;
 }
