@@ -206,28 +206,12 @@ static void on_con_done(struct ucoap_ep *ep, int status,
 		observer_free(ep, ob, false);
 }
 
-/*
- * §4.5.2: a CON notification is in flight. Put the newest state in its
- * place: a new message id (it is a new message: the client must not take
- * it for a duplicate), a higher Observe number, and the retransmission
- * counter and timeout carried on.
- */
-static int replace_inflight(struct ucoap_ep *ep, struct ucoap_observer *ob,
-			    struct ucoap_exchange *x, struct ucoap_msg *resp)
+/* Set the type and message id of the encoded message @buf (RFC 7252 §3). */
+static void set_header(uint8_t *buf, uint8_t type, uint16_t mid)
 {
-	size_t len;
-	int rc;
-
-	resp->type = UCOAP_TYPE_CON;
-	resp->mid = ucoap_ep_new_mid(ep, &ob->akey);
-	rc = ucoap_msg_encode(resp, ep->tx, ep->cfg.max_message_size, &len);
-	if (rc < 0)
-		return rc;
-	memcpy(ucoap_extable_buf(&ep->ex, x), ep->tx, len);
-	x->len = len;
-	ucoap_extable_set_mid(&ep->ex, x, resp->mid);
-	ob->inflight_mid = resp->mid;
-	return 0;
+	buf[0] = (uint8_t)((buf[0] & 0xCF) | type << 4);
+	buf[2] = (uint8_t)(mid >> 8);
+	buf[3] = (uint8_t)mid;
 }
 
 int ucoap_obs_send_notification(struct ucoap_ep *ep, struct ucoap_msg *resp)
@@ -238,6 +222,8 @@ int ucoap_obs_send_notification(struct ucoap_ep *ep, struct ucoap_msg *resp)
 	bool final = UCOAP_CODE_CLASS(resp->code) != 2;
 	bool con = ep->obs.notify_con || h->now - ob->last_con >= CON_EVERY_MS;
 	struct ucoap_exchange *x = NULL;
+	struct ucoap_msg out;
+	uint16_t mid;
 	size_t len;
 	int rc;
 
@@ -248,23 +234,49 @@ int ucoap_obs_send_notification(struct ucoap_ep *ep, struct ucoap_msg *resp)
 		if (rc < 0)
 			return rc;
 	}
+	resp->type = UCOAP_TYPE_NON;
+	resp->mid = 0;
 	resp->token_len = ob->token_len;
 	memcpy(resp->token, ob->token, ob->token_len);
+	/*
+	 * Encoded as any answer is (RFC 7959 §2.6: a large notification
+	 * carries its first block), then given its type and id below.
+	 */
+	rc = ucoap_blk_encode_answer(ep, resp, ep->tx, ep->cfg.max_message_size,
+				     &len);
+	if (rc < 0)
+		return rc;
 	h->answered = true;
 	if (final)
 		ob->ending = true;
 	if (ob->inflight)
 		x = ucoap_extable_by_mid(&ep->ex, &ob->akey, ob->inflight_mid);
-	if (x)
-		return replace_inflight(ep, ob, x, resp);
+	if (x) {
+		/*
+		 * §4.5.2: a CON notification is in flight. The newest state
+		 * takes its place: a new message id (a new message, which the
+		 * client must not take for a duplicate), a higher Observe
+		 * number, the retransmission counter and timeout carried on.
+		 */
+		mid = ucoap_ep_new_mid(ep, &ob->akey);
+		set_header(ep->tx, UCOAP_TYPE_CON, mid);
+		memcpy(ucoap_extable_buf(&ep->ex, x), ep->tx, len);
+		x->len = len;
+		ucoap_extable_set_mid(&ep->ex, x, mid);
+		ob->inflight_mid = mid;
+		return 0;
+	}
 	if (con) {
 		struct req_opts o = {.cb = final ? NULL : on_con_done,
 				     .user = final ? NULL : ob,
 				     .ack_completes = true};
-		uint16_t mid;
 
-		resp->type = UCOAP_TYPE_CON;
-		rc = ucoap_ep_start_exchange(ep, &ob->peer, resp, &o, &mid);
+		/* Our own encoding: it decodes; views into ep->tx. */
+		rc = ucoap_msg_decode(&out, ep->tx, len);
+		if (rc < 0)
+			return rc;
+		out.type = UCOAP_TYPE_CON;
+		rc = ucoap_ep_start_exchange(ep, &ob->peer, &out, &o, &mid);
 		if (rc == 0) {
 			ob->inflight = !final;
 			ob->inflight_mid = mid;
@@ -276,14 +288,11 @@ int ucoap_obs_send_notification(struct ucoap_ep *ep, struct ucoap_msg *resp)
 		 * again, since last_con did not move.
 		 */
 		if (rc != UCOAP_ERR_FULL)
-			return rc;
+			return rc; /* ep->tx still holds the encoding */
 	}
-	resp->type = UCOAP_TYPE_NON;
-	resp->mid = ucoap_ep_new_mid(ep, &ob->akey);
-	rc = ucoap_msg_encode(resp, ep->tx, ep->cfg.max_message_size, &len);
-	if (rc < 0)
-		return rc;
-	ob->last_mid = resp->mid;
+	mid = ucoap_ep_new_mid(ep, &ob->akey);
+	set_header(ep->tx, UCOAP_TYPE_NON, mid);
+	ob->last_mid = mid;
 	return ucoap_ep_send_raw(ep, ep->tx, len, &ob->peer);
 }
 
