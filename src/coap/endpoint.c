@@ -60,10 +60,11 @@ static bool config_valid(const struct ucoap_ep_config *c)
 	       c->dedup_entries <= 1u << 24 && c->max_message_size >= 64 &&
 	       c->max_message_size <= RX_CAP &&
 	       c->dedup_bytes >= c->max_message_size &&
-	       c->max_observers <= 1u << 20 && c->max_observations <= 1u << 20 &&
-	       c->max_body_size >= 16 && c->max_body_size <= 1u << 24 &&
-	       c->max_block_transfers > 0 && c->max_block_transfers <= 1024 &&
-	       c->max_block_requests > 0 && c->max_block_requests <= 1024 &&
+	       c->max_observers <= 1u << 20 &&
+	       c->max_observations <= 1u << 20 && c->max_body_size >= 16 &&
+	       c->max_body_size <= 1u << 24 && c->max_block_transfers > 0 &&
+	       c->max_block_transfers <= 1024 && c->max_block_requests > 0 &&
+	       c->max_block_requests <= 1024 &&
 	       c->block_szx <= UCOAP_BLOCK_SZX_MAX;
 }
 

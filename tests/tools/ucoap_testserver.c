@@ -16,6 +16,15 @@
  *              as text ("none" without one)
  *   /separate  GET: deferred (empty ACK for a CON), then a separate
  *              2.05 "separate" about 100 ms later (RFC 7252 §5.2.2)
+ *   /large     GET: 2.05, a 3000-byte text body (line N of 30 lines of
+ *              100 bytes), served block-wise by the core (RFC 7959)
+ *   /large-update  GET: 2.05 with the stored body (or 4.04); PUT/POST: a
+ *              body of up to 16 KiB, sent with Block1 when large, stored
+ *              whole: 2.04
+ *   /obs       GET: 2.05 "obs N", observable (RFC 7641); N grows every
+ *              500 ms and each change is notified (every fourth one
+ *              CON); PUT: N becomes the payload's number, notified now
+ *              (CON), 2.04.
  * Anything else gets the core's 4.04; unknown critical options the
  * core's 4.02.
  *
@@ -45,6 +54,22 @@ static struct {
 	int cf;
 	bool present;
 } store;
+
+/* /large-update: the core gathers Block1 bodies up to max_body_size. */
+static struct {
+	uint8_t buf[16 * 1024];
+	size_t len;
+	bool present;
+} large_store;
+
+static char large_body[3000];
+
+/* /obs: its state, when it next changes, and how many changes so far. */
+#define OBS_PERIOD_MS 500
+static struct {
+	long n;
+	uint64_t next;
+} obs;
 
 static struct {
 	struct ucoap_deferred d;
@@ -176,6 +201,57 @@ static void on_separate(struct ucoap_ep *ep, const struct ucoap_msg *req,
 }
 
 /* Send the separate responses that are due; returns ms to the next one. */
+static void on_large(struct ucoap_ep *ep, const struct ucoap_msg *req,
+		     const struct ucoap_addr *from, void *user)
+{
+	static const uint8_t etag[] = {0x1a, 0x12};
+	struct ucoap_msg resp;
+
+	if (req->code != UCOAP_GET) {
+		respond(ep, UCOAP_METHOD_NOT_ALLOWED, UCOAP_CF_NONE, NULL, 0);
+		return;
+	}
+	/*
+	 * The whole body every time: the core sends the block asked for. A
+	 * fixed ETag says it never changes (RFC 7959 §2.4).
+	 */
+	ucoap_msg_init(&resp, UCOAP_TYPE_ACK, UCOAP_CONTENT);
+	ucoap_msg_add_opt(&resp, UCOAP_OPT_ETAG, etag, sizeof(etag));
+	ucoap_msg_add_uint(&resp, UCOAP_OPT_CONTENT_FORMAT, UCOAP_CF_TEXT);
+	resp.payload = (const uint8_t *)large_body;
+	resp.payload_len = sizeof(large_body);
+	if (ucoap_ep_respond(ep, &resp) < 0)
+		fprintf(stderr, "ucoap_testserver: respond failed\n");
+}
+
+static void on_large_update(struct ucoap_ep *ep, const struct ucoap_msg *req,
+			    const struct ucoap_addr *from, void *user)
+{
+	switch (req->code) {
+	case UCOAP_GET:
+		if (!large_store.present)
+			respond(ep, UCOAP_NOT_FOUND, UCOAP_CF_NONE, NULL, 0);
+		else
+			respond(ep, UCOAP_CONTENT, UCOAP_CF_TEXT,
+				large_store.buf, large_store.len);
+		return;
+	case UCOAP_PUT:
+	case UCOAP_POST:
+		if (req->payload_len > sizeof(large_store.buf)) {
+			respond(ep, UCOAP_REQUEST_ENTITY_TOO_LARGE,
+				UCOAP_CF_NONE, NULL, 0);
+			return;
+		}
+		memcpy(large_store.buf, req->payload, req->payload_len);
+		large_store.len = req->payload_len;
+		large_store.present = true;
+		respond(ep, UCOAP_CHANGED, UCOAP_CF_NONE, NULL, 0);
+		return;
+	default:
+		respond(ep, UCOAP_METHOD_NOT_ALLOWED, UCOAP_CF_NONE, NULL, 0);
+	}
+}
+
 static int send_due(struct ucoap_ep *ep)
 {
 	uint64_t now = now_ms();
@@ -205,6 +281,47 @@ static int send_due(struct ucoap_ep *ep)
 		pending[i].used = false;
 	}
 	return next;
+}
+
+static void on_obs(struct ucoap_ep *ep, const struct ucoap_msg *req,
+		   const struct ucoap_addr *from, void *user)
+{
+	char text[32];
+	uint32_t v;
+
+	if (req->code == UCOAP_PUT) {
+		snprintf(text, sizeof(text), "%.*s", (int)req->payload_len,
+			 req->payload ? (const char *)req->payload : "");
+		obs.n = strtol(text, NULL, 10);
+		respond(ep, UCOAP_CHANGED, UCOAP_CF_NONE, NULL, 0);
+		if (ucoap_ep_notify(ep, &obs, true, NULL) < 0)
+			fprintf(stderr, "ucoap_testserver: notify failed\n");
+		return;
+	}
+	if (req->code != UCOAP_GET) {
+		respond(ep, UCOAP_METHOD_NOT_ALLOWED, UCOAP_CF_NONE, NULL, 0);
+		return;
+	}
+	/* An observer past the table's size just gets the plain answer. */
+	if (!ucoap_ep_notifying(ep) &&
+	    ucoap_msg_get_uint(req, UCOAP_OPT_OBSERVE, &v) == 0 && v == 0)
+		ucoap_ep_observe_accept(ep, &obs);
+	snprintf(text, sizeof(text), "obs %ld", obs.n);
+	respond(ep, UCOAP_CONTENT, UCOAP_CF_TEXT, text, strlen(text));
+}
+
+/* Change /obs when its time comes; returns ms until the next change. */
+static int obs_tick(struct ucoap_ep *ep)
+{
+	uint64_t now = now_ms();
+
+	if (now >= obs.next) {
+		obs.n++;
+		obs.next = now + OBS_PERIOD_MS;
+		if (ucoap_ep_notify(ep, &obs, obs.n % 4 == 0, NULL) < 0)
+			fprintf(stderr, "ucoap_testserver: notify failed\n");
+	}
+	return (int)(obs.next - now);
 }
 
 static void on_signal(int sig)
@@ -254,8 +371,11 @@ int main(int argc, char **argv)
 		const char *url;
 		ucoap_request_cb cb;
 	} resources[] = {
-	    {"hello", on_hello}, {"store", on_store}, {"query", on_query},
-	    {"echo", on_echo},   {"cf", on_cf},       {"separate", on_separate},
+	    {"hello", on_hello}, {"store", on_store},
+	    {"query", on_query}, {"echo", on_echo},
+	    {"cf", on_cf},       {"separate", on_separate},
+	    {"large", on_large}, {"large-update", on_large_update},
+	    {"obs", on_obs},
 	};
 	struct sigaction sa = {.sa_handler = on_signal};
 	struct ucoap_addr local;
@@ -285,6 +405,17 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	if (reset_mode)
 		return serve_reset(&local);
+	/* 30 lines of 100 bytes: "line 07 xxxx...\n". */
+	for (int i = 0; i < 30; i++) {
+		char *l = large_body + i * 100;
+
+		memset(l, 'a' + i % 26, 100);
+		memcpy(l, "line ", 5);
+		l[5] = (char)('0' + i / 10);
+		l[6] = (char)('0' + i % 10);
+		l[7] = ' ';
+		l[99] = '\n';
+	}
 
 	ep = ucoap_ep_new(NULL, NULL, NULL);
 	if (!ep)
@@ -304,10 +435,12 @@ int main(int argc, char **argv)
 	while (!stopping) {
 		struct pollfd pfd = {.fd = ucoap_ep_fd(ep), .events = POLLIN};
 		int wait = ucoap_ep_next_timeout(ep);
-		int due = send_due(ep);
+		int due = send_due(ep), change = obs_tick(ep);
 
 		if (due >= 0 && (wait < 0 || due < wait))
 			wait = due;
+		if (wait < 0 || change < wait)
+			wait = change;
 		if (wait < 0 || wait > 200)
 			wait = 200; /* notice a signal soon enough */
 		if (poll(&pfd, 1, wait) < 0 && errno != EINTR)
