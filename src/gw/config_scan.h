@@ -13,7 +13,7 @@
  *   notes every integer literal whose value libconfig cannot hold;
  * - "\x00" in a string is silently dropped: the scan notes it.
  *
- * Internal to config.c; not a public API.
+ * Internal to the config loader (config_int.h); not a public API.
  */
 #ifndef GW_CONFIG_SCAN_H
 #define GW_CONFIG_SCAN_H
