@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <ucoap/block.h>
 #include <ucoap/endpoint.h>
 
 #include "uri.h"
@@ -30,6 +31,8 @@ enum {
 };
 
 #define DEFAULT_TIMEOUT_S 10.0
+/* The largest body sent (-f) or received, block-wise (RFC 7959). */
+#define MAX_BODY (1024 * 1024)
 
 static const char usage_text[] =
     "usage: coapbridge-client get|put|post|delete [OPTIONS] "
@@ -41,11 +44,19 @@ static const char usage_text[] =
     "                              text, link, xml, octet, json, cbor,\n"
     "                              senml+json, senml+cbor\n"
     "  -p, --payload DATA          request payload\n"
+    "  -f, --payload-file FILE     request payload from FILE ('-': "
+    "standard input)\n"
+    "  -b, --block-size SIZE       block size for Block1/Block2 (RFC "
+    "7959):\n"
+    "                              16, 32, 64, 128, 256, 512 or 1024 "
+    "(default)\n"
     "  -t, --timeout S             give up after S seconds (default 10)\n"
     "  -h, --help                  show this help\n"
     "HOST is an IPv4 address, an [IPv6] address or a name; PORT defaults "
     "to 5683.\n"
     "Prints the response code (\"2.05 Content\") and the payload.\n"
+    "Payloads larger than a block go block-wise, and so do answers (up to "
+    "1 MiB).\n"
     "Exit status: 0 for a 2.xx answer, 1 for any other answer, 2 for "
     "usage\n"
     "errors, 3 on timeout, 4 when the server answered with Reset, 5 for "
@@ -157,9 +168,16 @@ static void on_response(struct ucoap_ep *ep, int status,
 		out->exit_status = EXIT_RESET;
 		return;
 	}
-	if (status < 0) {
+	if (status == UCOAP_ERR_TIMEOUT || status == UCOAP_ERR_CANCELLED) {
 		/* Timeout, or our own cancel at the deadline. */
 		out->exit_status = EXIT_TIMEOUT;
+		return;
+	}
+	if (status < 0) {
+		/* A block-wise answer too large, or with blocks that clash. */
+		fprintf(stderr, "coapbridge-client: %s\n",
+			ucoap_strerror(status));
+		out->exit_status = EXIT_ERROR;
 		return;
 	}
 	name = code_name(resp->code);
@@ -199,6 +217,39 @@ static int resolve(const struct client_uri *u, struct ucoap_addr *to)
 		((struct sockaddr_in *)&to->ss)->sin_port = htons(u->port);
 	freeaddrinfo(res);
 	return 0;
+}
+
+/* Read all of @path ("-": standard input) into a new buffer. */
+static uint8_t *read_payload(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	uint8_t *buf = NULL;
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "coapbridge-client: %s: %s\n", path,
+			strerror(errno));
+		return NULL;
+	}
+	/* One byte more than allowed tells a too large file. */
+	buf = malloc(MAX_BODY + 1);
+	if (!buf) {
+		fprintf(stderr, "coapbridge-client: out of memory\n");
+		goto out;
+	}
+	n = fread(buf, 1, MAX_BODY + 1, f);
+	if (ferror(f) || n > MAX_BODY) {
+		fprintf(stderr, "coapbridge-client: %s: %s\n", path,
+			ferror(f) ? strerror(errno) : "larger than 1 MiB");
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	*len = n;
+out:
+	if (f != stdin)
+		fclose(f);
+	return buf;
 }
 
 static uint64_t now_ms(void)
@@ -247,6 +298,8 @@ int main(int argc, char **argv)
 	    {"non", no_argument, NULL, 'n'},
 	    {"content-format", required_argument, NULL, 'c'},
 	    {"payload", required_argument, NULL, 'p'},
+	    {"payload-file", required_argument, NULL, 'f'},
+	    {"block-size", required_argument, NULL, 'b'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -256,7 +309,11 @@ int main(int argc, char **argv)
 	struct ucoap_ep_config cfg;
 	struct ucoap_addr to, local;
 	struct outcome out = {0};
-	const char *payload = NULL, *why;
+	const char *payload = NULL, *payload_file = NULL, *why;
+	uint8_t *file_body = NULL;
+	size_t file_len = 0;
+	long block_size = 0;
+	int szx = UCOAP_BLOCK_SZX_MAX;
 	double timeout_s = DEFAULT_TIMEOUT_S;
 	uint8_t type = UCOAP_TYPE_CON, method = 0;
 	int cf = UCOAP_CF_NONE, opt, rc;
@@ -264,8 +321,8 @@ int main(int argc, char **argv)
 	uint16_t mid = 0;
 	char *end;
 
-	while ((opt = getopt_long(argc, argv, ":nc:p:t:h", longopts, NULL)) !=
-	       -1) {
+	while ((opt = getopt_long(argc, argv, ":nc:p:f:b:t:h", longopts,
+				  NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			type = UCOAP_TYPE_NON;
@@ -278,6 +335,22 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			payload = optarg;
+			break;
+		case 'f':
+			payload_file = optarg;
+			break;
+		case 'b':
+			block_size = strtol(optarg, &end, 10);
+			szx = end != optarg && !*end
+				  ? ucoap_block_szx((size_t)block_size)
+				  : -1;
+			if (szx < 0 || block_size > 1024 ||
+			    ucoap_block_size((uint8_t)szx) !=
+				(size_t)block_size)
+				return usage_error(
+				    "bad block size '%s' (16, 32, 64, 128, "
+				    "256, 512 or 1024)",
+				    optarg);
 			break;
 		case 't':
 			timeout_s = strtod(optarg, &end);
@@ -307,6 +380,8 @@ int main(int argc, char **argv)
 			method = methods[i].code;
 	if (!method)
 		return usage_error("unknown method '%s'", argv[optind]);
+	if (payload && payload_file)
+		return usage_error("%s", "-p and -f exclude each other");
 	if (client_uri_parse(&uri, argv[optind + 1], &why) < 0) {
 		fprintf(stderr, "coapbridge-client: %s: %s\n%s",
 			argv[optind + 1], why, usage_text);
@@ -323,17 +398,42 @@ int main(int argc, char **argv)
 		fprintf(stderr, "coapbridge-client: too many options\n");
 		return EXIT_USAGE;
 	}
-	if (payload && *payload) {
+	/*
+	 * RFC 7959 §2.4: with -b, ask for that block size up front; a body
+	 * larger than a block goes block by block at that size (§2.3).
+	 */
+	if (block_size) {
+		struct ucoap_block b = {0, false, (uint8_t)szx};
+
+		if (method == UCOAP_GET &&
+		    ucoap_msg_add_block(&req, UCOAP_OPT_BLOCK2, &b) < 0) {
+			fprintf(stderr,
+				"coapbridge-client: too many options\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (payload_file) {
+		file_body = read_payload(payload_file, &file_len);
+		if (!file_body)
+			return EXIT_ERROR;
+		req.payload = file_len ? file_body : NULL;
+		req.payload_len = file_len;
+	} else if (payload && *payload) {
 		req.payload = (const uint8_t *)payload;
 		req.payload_len = strlen(payload);
 	}
 
 	ucoap_ep_config_init(&cfg);
 	cfg.max_exchanges = 1;
+	cfg.max_body_size = MAX_BODY;
+	cfg.max_block_requests = 1;
+	cfg.max_block_transfers = 1;
+	cfg.block_szx = (uint32_t)szx;
 	cfg.request_timeout_ms = (uint32_t)(timeout_s * 1000 + 0.5);
 	ep = ucoap_ep_new(&cfg, NULL, NULL);
 	if (!ep) {
 		fprintf(stderr, "coapbridge-client: out of memory\n");
+		free(file_body);
 		return EXIT_ERROR;
 	}
 	/* An ephemeral port of the destination's address family. */
@@ -350,6 +450,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "coapbridge-client: %s: %s\n", argv[optind + 1],
 			ucoap_strerror(rc));
 	ucoap_ep_free(ep);
+	free(file_body);
 	if (rc < 0)
 		return EXIT_ERROR;
 
