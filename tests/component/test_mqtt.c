@@ -653,6 +653,11 @@ static bool is_down(void *arg)
 	return !is_connected(arg);
 }
 
+static bool nothing_pending(void *arg)
+{
+	return gw_mqtt_pending(arg) == 0;
+}
+
 START_TEST(test_queue_while_down_drains_in_order)
 {
 	enum { N = 60 };
@@ -669,6 +674,10 @@ START_TEST(test_queue_while_down_drains_in_order)
 	broker_start(&b);
 	m = client(&b, GW_MQTT_V311, 1000, &rx_cbs, &r);
 	connect_now(m);
+	/* The birth message must be acknowledged before the broker goes, or
+	 * it stays pending beside the N readings. */
+	drive(m, 3000, nothing_pending, m);
+	ck_assert_uint_eq(gw_mqtt_pending(m), 0);
 	broker_stop(&b, SIGTERM);
 	drive(m, 3000, is_down, m);
 	ck_assert(!is_connected(m));
