@@ -13,6 +13,7 @@
 #include "bridge_int.h"
 #include "ha.h"
 #include "log.h"
+#include "observer.h"
 #include "pubsub.h"
 
 /*
@@ -300,6 +301,11 @@ int gw_bridge_new(struct gw_config *cfg, const int *fds, int nfds,
 		rc = -ENOMEM;
 		goto fail;
 	}
+	b->obs = gw_observer_new(b);
+	if (!b->obs) {
+		rc = -ENOMEM;
+		goto fail;
+	}
 	gw_mqtt_start(b->mqtt, gw_now_ms());
 	*out = b;
 	return 0;
@@ -312,7 +318,9 @@ void gw_bridge_free(struct gw_bridge *b)
 {
 	if (!b)
 		return;
-	/* Endpoints first: their open requests complete into the slots. */
+	/* Observations first: their cancel tells the devices (RFC 7641 §3.6). */
+	gw_observer_free(b->obs);
+	/* Endpoints next: their open requests complete into the slots. */
 	for (unsigned i = 0; i < b->n_ep; i++)
 		ucoap_ep_free(b->ep[i]);
 	gw_downlink_cancel_all(b);
@@ -406,6 +414,7 @@ static void tick_dispatch(void *user, short revents)
 	check_dedup(b);
 	gw_downlink_tick(b, now);
 	ha_tick(b, now);
+	gw_observer_tick(b->obs, now);
 }
 
 static int ps_timeout(void *user)
@@ -537,6 +546,7 @@ int gw_bridge_reload(struct gw_bridge *b, struct gw_config *cfg)
 			publish_availability(b, (int)i, false);
 	gw_ha_reload(b->ha, cfg);
 	gw_pubsub_reload(b->ps);
+	gw_observer_reload(b->obs);
 	gw_notice("reloaded: %zu devices, %zu uplink and %zu downlink routes",
 		  cfg->n_devices, cfg->n_uplink, cfg->n_downlink);
 	gw_config_free(old);

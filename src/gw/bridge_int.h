@@ -66,6 +66,7 @@ struct gw_bridge {
 	struct gw_mqtt *mqtt;
 	struct gw_ha *ha;        /* Home Assistant discovery (ha.c) */
 	struct gw_pubsub *ps;    /* ps/ and .well-known/core (pubsub.c) */
+	struct gw_observer *obs; /* routes.observe (observer.c) */
 	char *state_topic;       /* B/bridge/state */
 	struct gw_devstate *dev; /* cfg->n_devices entries */
 	struct gw_down_slot slots[GW_DOWN_SLOTS];
@@ -95,5 +96,8 @@ int gw_downlink_subscribe(struct gw_bridge *b, const struct gw_config *cfg);
 void gw_downlink_unsubscribe(struct gw_bridge *b, const struct gw_config *cfg);
 void gw_downlink_tick(struct gw_bridge *b, uint64_t now);
 void gw_downlink_cancel_all(struct gw_bridge *b);
+/* The endpoint that can reach @to (same family, else dual-stack), or NULL. */
+struct ucoap_ep *gw_downlink_pick_ep(struct gw_bridge *b,
+				     const struct ucoap_addr *to);
 
 #endif

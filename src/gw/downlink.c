@@ -148,8 +148,8 @@ static void on_answer(struct ucoap_ep *ep, int status,
 }
 
 /* The endpoint that can reach @to: same family, else a dual-stack one. */
-static struct ucoap_ep *pick_ep(struct gw_bridge *b,
-				const struct ucoap_addr *to)
+struct ucoap_ep *gw_downlink_pick_ep(struct gw_bridge *b,
+				     const struct ucoap_addr *to)
 {
 	struct ucoap_ep *v6 = NULL;
 
@@ -170,7 +170,7 @@ static void send_slot(struct gw_bridge *b, struct gw_down_slot *sl, int dev)
 {
 	const struct gw_config_device *d = &b->cfg->devices[dev];
 	struct ucoap_msg req;
-	struct ucoap_ep *ep = pick_ep(b, &d->addr);
+	struct ucoap_ep *ep = gw_downlink_pick_ep(b, &d->addr);
 	int rc;
 
 	ucoap_msg_init(&req, sl->confirmable ? UCOAP_TYPE_CON : UCOAP_TYPE_NON,

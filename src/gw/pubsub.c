@@ -21,6 +21,16 @@
  * The cost is one SUBSCRIBE/UNSUBSCRIBE per GET and a short wait before a
  * 4.04; memory is two fixed tables sized in pubsub.h.
  *
+ * Observing ps/<topic> (RFC 7641) keeps the topic's subscription while
+ * it has observers; every message on it becomes a notification (the
+ * endpoint runs the request handler again for each observer, which lands
+ * in gw_pubsub_on_notify() and answers with the message). A registration
+ * is answered at once with the last message seen on the topic, or an
+ * empty 2.05 when none is known yet; the retained message that the new
+ * subscription brings is then the first notification. A retained message
+ * that arrives again (a resubscription, a reconnect) is notified only when
+ * it differs from the last one, so observers see changes, not repeats.
+ *
  * Several GETs of one topic share its subscription. A topic the gateway
  * is subscribed to already (an observation of it, or a downlink route's
  * literal topic) is unsubscribed and subscribed again so the broker sends
@@ -28,6 +38,8 @@
  * dropped.
  */
 #include "pubsub.h"
+
+#include <ucoap/link.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -41,16 +53,32 @@
 /* Seconds a device should wait before asking again (RFC 7252 §5.9.3.4). */
 #define PS_BUSY_MAX_AGE    5
 #define PS_OFFLINE_MAX_AGE 10
-/* Room for the .well-known/core document (one datagram). */
-#define PS_LINKS_MAX 1024
+/*
+ * The .well-known/core document: at most PS_LINKS links and PS_LINKS_MAX
+ * bytes (the links beyond are left out; the core sends a large document
+ * block-wise, RFC 7959).
+ */
+#define PS_LINKS     64
+#define PS_LINKS_MAX 4096
+/* How often observed topics are checked for observers that left. */
+#define PS_SWEEP_MS 1000
 
 struct ps_topic {
 	bool used;
 	bool owned;      /* the subscription is ours: drop it when done */
 	bool subscribed; /* through this entry */
 	int qos;
+	bool observed; /* observers registered (count them to be sure) */
+	bool have_last;
 	unsigned waiters;
+	size_t last_len;
 	char name[GW_PUBSUB_TOPIC_MAX];
+	uint8_t last[GW_PUBSUB_LAST_MAX];
+};
+
+enum ps_notify_mode {
+	PS_NOTIFY,  /* send ps->cur's message */
+	PS_RECHECK, /* after a reload: end observers that lost permission */
 };
 
 /* A GET waiting for the broker's retained message. */
@@ -67,6 +95,14 @@ struct gw_pubsub {
 	struct ps_topic topics[GW_PUBSUB_TOPICS];
 	struct ps_waiter waiters[GW_PUBSUB_WAITERS];
 	struct gw_ratelimit rl;
+	uint64_t sweep_ms; /* next check of observed topics for leavers */
+	/* What gw_pubsub_on_notify() answers, set around ucoap_ep_notify(). */
+	struct {
+		struct ps_topic *t;
+		enum ps_notify_mode mode;
+		const void *payload;
+		size_t len;
+	} cur;
 };
 
 struct gw_pubsub *gw_pubsub_new(struct gw_bridge *b)
@@ -335,10 +371,21 @@ static int topic_subscribe(struct gw_pubsub *ps, struct ps_topic *t, int qos)
 	return 0;
 }
 
+static unsigned observers(const struct gw_pubsub *ps, const struct ps_topic *t)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < ps->b->n_ep; i++)
+		n += ucoap_ep_observer_count(ps->b->ep[i], t);
+	return n;
+}
+
 /* Drop @t once nothing needs it any more. */
 static void topic_release(struct gw_pubsub *ps, struct ps_topic *t)
 {
 	if (t->waiters)
+		return;
+	if (t->observed && observers(ps, t))
 		return;
 	if (t->subscribed && t->owned)
 		gw_mqtt_unsubscribe(ps->b->mqtt, t->name);
@@ -415,33 +462,146 @@ static void do_get(struct gw_pubsub *ps, struct ucoap_ep *ep,
 	t->waiters++;
 }
 
+/* ---- Observe ps/<topic> (RFC 7641) ---- */
+
+static void remember(struct ps_topic *t, const void *payload, size_t len)
+{
+	t->have_last = len <= sizeof(t->last);
+	t->last_len = t->have_last ? len : 0;
+	if (t->have_last && len)
+		memcpy(t->last, payload, len);
+}
+
+/* Run @t's observers through gw_pubsub_on_notify() in @mode. */
+static void notify(struct gw_pubsub *ps, struct ps_topic *t,
+		   enum ps_notify_mode mode, const void *payload, size_t len)
+{
+	ps->cur.t = t;
+	ps->cur.mode = mode;
+	ps->cur.payload = payload;
+	ps->cur.len = len;
+	for (unsigned i = 0; i < ps->b->n_ep; i++) {
+		int rc = ucoap_ep_notify(ps->b->ep[i], t, false, NULL);
+
+		if (rc < 0 && gw_log_ratelimit(&ps->rl, gw_now_ms(), 1, 5))
+			gw_warn("ps: notifying observers of %s: %s", t->name,
+				ucoap_strerror(rc));
+	}
+	ps->cur.t = NULL;
+}
+
+static void do_observe(struct gw_pubsub *ps, struct ucoap_ep *ep,
+		       const struct ucoap_addr *from, int dev,
+		       const char *topic, const struct ps_query *q)
+{
+	struct ps_topic *t;
+	struct ucoap_msg resp;
+	int rc;
+
+	t = topic_get(ps, topic);
+	if (!t) {
+		refuse(ps, ep, from, UCOAP_SERVICE_UNAVAILABLE, PS_BUSY_MAX_AGE,
+		       "too many topics observed at once");
+		return;
+	}
+	rc = ucoap_ep_observe_accept(ep, t);
+	if (rc == UCOAP_ERR_FULL) {
+		/* Declined (§4.1): the device gets a plain GET's answer. */
+		topic_release(ps, t);
+		do_get(ps, ep, from, dev, topic, q);
+		return;
+	}
+	if (rc < 0 || (!t->subscribed && topic_subscribe(ps, t, q->qos) < 0)) {
+		topic_release(ps, t);
+		answer(ep, UCOAP_INTERNAL_SERVER_ERROR, 0);
+		return;
+	}
+	t->observed = true;
+	gw_debug("ps: %s observes %s",
+		 dev >= 0 ? ps->b->cfg->devices[dev].name : "?", topic);
+	/*
+	 * The current state now (§4.1); the retained message the new
+	 * subscription brings follows as a notification.
+	 */
+	ucoap_msg_init(&resp, 0, UCOAP_CONTENT);
+	if (t->have_last && t->last_len) {
+		resp.payload = t->last;
+		resp.payload_len = t->last_len;
+	}
+	ucoap_ep_respond(ep, &resp);
+}
+
+void gw_pubsub_on_notify(struct gw_pubsub *ps, struct ucoap_ep *ep,
+			 const struct ucoap_msg *req,
+			 const struct ucoap_addr *from)
+{
+	struct ps_topic *t = ps->cur.t;
+	struct ucoap_msg resp;
+
+	(void)req;
+	if (!t)
+		return; /* not ours: send nothing */
+	if (ps->cur.mode == PS_RECHECK) {
+		/* A 4.03 notification ends the observation (§3.2). */
+		if (!may_subscribe(ps, gw_bridge_find_device(ps->b, from),
+				   t->name))
+			answer(ep, UCOAP_FORBIDDEN, 0);
+		return;
+	}
+	ucoap_msg_init(&resp, 0, UCOAP_CONTENT);
+	resp.payload = ps->cur.len ? ps->cur.payload : NULL;
+	resp.payload_len = ps->cur.len;
+	ucoap_ep_respond(ep, &resp);
+}
+
+/* A message on @t: notify its observers when it is news to them. */
+static void observed_message(struct gw_pubsub *ps, struct ps_topic *t,
+			     bool retained, const void *payload, size_t len)
+{
+	bool repeat = retained && t->have_last && t->last_len == len &&
+		      (len == 0 || memcmp(t->last, payload, len) == 0);
+
+	if (!t->observed || repeat)
+		return;
+	remember(t, payload, len);
+	notify(ps, t, PS_NOTIFY, payload, len);
+	topic_release(ps, t);
+}
+
 bool gw_pubsub_on_message(struct gw_pubsub *ps, const struct gw_mqtt_msg *msg)
 {
 	struct ps_topic *t = topic_find(ps, msg->topic);
 	bool answered = false;
 
-	if (!t || !msg->retain)
+	if (!t)
 		return false;
-	for (unsigned i = 0; i < GW_PUBSUB_WAITERS; i++) {
-		struct ps_waiter *w = &ps->waiters[i];
+	if (msg->retain) {
+		for (unsigned i = 0; i < GW_PUBSUB_WAITERS && t->used; i++) {
+			struct ps_waiter *w = &ps->waiters[i];
 
-		if (w->used && &ps->topics[w->topic] == t) {
-			/* t may be released by the last one: keep its index. */
-			waiter_done(ps, w, UCOAP_CONTENT, msg->payload,
-				    msg->len);
-			answered = true;
+			if (w->used && &ps->topics[w->topic] == t) {
+				waiter_done(ps, w, UCOAP_CONTENT, msg->payload,
+					    msg->len);
+				answered = true;
+			}
 		}
 	}
+	if (t->used)
+		observed_message(ps, t, msg->retain, msg->payload, msg->len);
+	/*
+	 * A retained message that answered lookups came for their
+	 * subscription; a route's retained command must not replay from it.
+	 */
 	return answered;
 }
 
 void gw_pubsub_on_local_publish(struct gw_pubsub *ps, const char *topic,
 				const void *payload, size_t len)
 {
-	(void)ps;
-	(void)topic;
-	(void)payload;
-	(void)len;
+	struct ps_topic *t = topic_find(ps, topic);
+
+	if (t)
+		observed_message(ps, t, false, payload, len);
 }
 
 int gw_pubsub_next_timeout(const struct gw_pubsub *ps, uint64_t now)
@@ -451,6 +611,11 @@ int gw_pubsub_next_timeout(const struct gw_pubsub *ps, uint64_t now)
 	for (unsigned i = 0; i < GW_PUBSUB_WAITERS; i++)
 		if (ps->waiters[i].used && ps->waiters[i].deadline_ms < first)
 			first = ps->waiters[i].deadline_ms;
+	/* Observed topics are checked for leavers about once a second. */
+	for (unsigned i = 0; i < GW_PUBSUB_TOPICS; i++)
+		if (ps->topics[i].used && ps->topics[i].observed &&
+		    ps->sweep_ms < first)
+			first = ps->sweep_ms;
 	if (first == UINT64_MAX)
 		return -1;
 	return first <= now ? 0 : (int)(first - now);
@@ -464,49 +629,105 @@ void gw_pubsub_tick(struct gw_pubsub *ps, uint64_t now)
 		if (w->used && now >= w->deadline_ms)
 			waiter_done(ps, w, UCOAP_NOT_FOUND, NULL, 0);
 	}
+	if (now < ps->sweep_ms)
+		return;
+	ps->sweep_ms = now + PS_SWEEP_MS;
+	for (unsigned i = 0; i < GW_PUBSUB_TOPICS; i++) {
+		struct ps_topic *t = &ps->topics[i];
+
+		if (t->used && t->observed && !observers(ps, t)) {
+			gw_debug("ps: no observers of %s left", t->name);
+			t->observed = false;
+			topic_release(ps, t);
+		}
+	}
 }
 
 void gw_pubsub_reload(struct gw_pubsub *ps)
 {
-	(void)ps;
+	for (unsigned i = 0; i < GW_PUBSUB_TOPICS; i++) {
+		struct ps_topic *t = &ps->topics[i];
+
+		if (t->used && t->observed) {
+			notify(ps, t, PS_RECHECK, NULL, 0);
+			topic_release(ps, t);
+		}
+	}
 }
 
 /* ---- .well-known/core (RFC 6690) ---- */
 
-static bool links_add(char *buf, size_t cap, size_t *len, const char *fmt,
-		      const char *a, const char *b)
-{
-	int n = snprintf(buf + *len, cap - *len, "%s", *len ? "," : "");
+/*
+ * What the gateway serves, as the asking device sees it: the ps function
+ * set, the topics its patterns name literally (observable when it may
+ * subscribe to them), and the uplink routes without wildcards. Pattern
+ * with wildcards name no resource and are left out.
+ */
+struct ps_links {
+	struct ucoap_link l[PS_LINKS];
+	size_t n;
+	char pool[PS_LINKS_MAX];
+	size_t used;
+};
 
-	if (n < 0 || (size_t)n >= cap - *len)
-		return false;
-	*len += (size_t)n;
-	n = snprintf(buf + *len, cap - *len, fmt, a, b);
-	if (n < 0 || (size_t)n >= cap - *len)
-		return false;
-	*len += (size_t)n;
-	return true;
+static void links_add(struct ps_links *ls, const char *prefix, const char *path,
+		      const char *rt, bool obs)
+{
+	char *href = ls->pool + ls->used;
+	size_t room = sizeof(ls->pool) - ls->used;
+	int n;
+
+	if (ls->n == PS_LINKS || strpbrk(path, "+#"))
+		return;
+	n = snprintf(href, room, "%s%s", prefix, path);
+	if (n < 0 || (size_t)n >= room)
+		return;
+	/* A topic in both lists is one link, observable if subscribable. */
+	for (size_t i = 0; i < ls->n; i++)
+		if (strcmp(ls->l[i].href, href) == 0) {
+			ls->l[i].obs |= obs;
+			return;
+		}
+	ls->used += (size_t)n + 1;
+	ls->l[ls->n++] = (struct ucoap_link){
+	    .href = href, .rt = rt, .ct = UCOAP_CF_NONE, .obs = obs};
 }
 
 static void do_wellknown(struct gw_pubsub *ps, struct ucoap_ep *ep,
 			 const struct ucoap_msg *req,
-			 const struct ucoap_addr *from)
+			 const struct ucoap_addr *from, int dev)
 {
-	char buf[PS_LINKS_MAX];
-	size_t len = 0;
+	const struct gw_config *cfg = ps->b->cfg;
+	struct ps_links ls = {.n = 0};
+	char doc[PS_LINKS_MAX];
+	size_t len;
 	struct ucoap_msg resp;
+	int rc;
 
-	(void)req;
-	if (!links_add(buf, sizeof(buf), &len, "</%s>;rt=\"%s\"", "ps",
-		       "core.ps")) {
+	ls.l[ls.n++] = (struct ucoap_link){
+	    .href = "/ps", .rt = "core.ps", .ct = UCOAP_CF_NONE};
+	if (dev >= 0) {
+		const struct gw_config_device *d = &cfg->devices[dev];
+
+		for (size_t i = 0; i < d->n_publish; i++)
+			links_add(&ls, "/ps/", d->publish[i], "core.ps.data",
+				  false);
+		for (size_t i = 0; i < d->n_subscribe; i++)
+			links_add(&ls, "/ps/", d->subscribe[i], "core.ps.data",
+				  true);
+	}
+	for (size_t i = 0; i < cfg->n_uplink; i++)
+		links_add(&ls, "/", cfg->uplink[i].path.text, NULL, false);
+	rc = ucoap_link_format(ls.l, ls.n, req, doc, sizeof(doc), &len);
+	if (rc < 0) {
 		refuse(ps, ep, from, UCOAP_INTERNAL_SERVER_ERROR, 0,
-		       "link format document too large");
+		       "link format document not written");
 		return;
 	}
 	ucoap_msg_init(&resp, 0, UCOAP_CONTENT);
 	ucoap_msg_add_uint(&resp, UCOAP_OPT_CONTENT_FORMAT,
 			   UCOAP_CF_LINK_FORMAT);
-	resp.payload = (const uint8_t *)buf;
+	resp.payload = len ? (const uint8_t *)doc : NULL;
 	resp.payload_len = len;
 	ucoap_ep_respond(ep, &resp);
 }
@@ -521,6 +742,7 @@ bool gw_pubsub_on_request(struct gw_pubsub *ps, struct ucoap_ep *ep,
 	char topic[GW_PUBSUB_TOPIC_MAX];
 	struct ps_query q = {.qos = ps->b->cfg->mqtt.qos};
 	const char *why = NULL;
+	uint32_t obs;
 
 	if (n == 2 && seg_is(&segs[0], ".well-known") &&
 	    seg_is(&segs[1], "core")) {
@@ -528,7 +750,7 @@ bool gw_pubsub_on_request(struct gw_pubsub *ps, struct ucoap_ep *ep,
 			refuse(ps, ep, from, UCOAP_METHOD_NOT_ALLOWED, 0,
 			       ".well-known/core takes GET");
 		else
-			do_wellknown(ps, ep, req, from);
+			do_wellknown(ps, ep, req, from, dev);
 		return true;
 	}
 	if (n == 0 || !seg_is(&segs[0], "ps"))
@@ -552,7 +774,11 @@ bool gw_pubsub_on_request(struct gw_pubsub *ps, struct ucoap_ep *ep,
 		do_publish(ps, ep, req, from, dev, topic, &q);
 		break;
 	case UCOAP_GET:
-		do_get(ps, ep, from, dev, topic, &q);
+		if (ucoap_msg_get_uint(req, UCOAP_OPT_OBSERVE, &obs) == 0 &&
+		    obs == 0 && may_subscribe(ps, dev, topic))
+			do_observe(ps, ep, from, dev, topic, &q);
+		else
+			do_get(ps, ep, from, dev, topic, &q);
 		break;
 	default:
 		refuse(ps, ep, from, UCOAP_METHOD_NOT_ALLOWED, 0,

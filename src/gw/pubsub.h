@@ -39,6 +39,12 @@ struct gw_pubsub;
  * SUBACK, so on a LAN this is a generous margin.
  */
 #define GW_PUBSUB_RETAINED_WAIT_MS 500
+/*
+ * The last message seen on an observed topic is kept (up to this many
+ * bytes) to answer a new observer's registration at once (RFC 7641 §4.1:
+ * the response to a registration is the current state).
+ */
+#define GW_PUBSUB_LAST_MAX 1024
 
 /* Create for @b (borrowed; must outlive it). NULL on out of memory. */
 struct gw_pubsub *gw_pubsub_new(struct gw_bridge *b);
@@ -58,6 +64,15 @@ bool gw_pubsub_on_request(struct gw_pubsub *ps, struct ucoap_ep *ep,
 			  const struct gw_seg *segs, unsigned n);
 
 /*
+ * The endpoint runs its request handler for a ps/ observer while a
+ * notification is built (ucoap_ep_notifying() is true): the handler hands
+ * the call here instead of treating it as a new request.
+ */
+void gw_pubsub_on_notify(struct gw_pubsub *ps, struct ucoap_ep *ep,
+			 const struct ucoap_msg *req,
+			 const struct ucoap_addr *from);
+
+/*
  * An MQTT message came in. Returns true when it was a retained message
  * that answered waiting GETs only (the bridge passes nothing on then);
  * false when the rest of the bridge should see it too.
@@ -74,7 +89,10 @@ void gw_pubsub_on_local_publish(struct gw_pubsub *ps, const char *topic,
 
 /* Milliseconds until gw_pubsub_tick() has work (0: now), or -1. */
 int gw_pubsub_next_timeout(const struct gw_pubsub *ps, uint64_t now);
-/* Answer the GETs whose wait is over with 4.04. */
+/*
+ * Answer the GETs whose wait is over with 4.04; drop the subscriptions of
+ * topics whose last observer went (RST, Observe 1, a failed CON).
+ */
 void gw_pubsub_tick(struct gw_pubsub *ps, uint64_t now);
 
 /*

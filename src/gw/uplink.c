@@ -177,6 +177,11 @@ void gw_uplink_on_request(struct ucoap_ep *ep, const struct ucoap_msg *req,
 	uint32_t id;
 	int dev, len;
 
+	/* Not a request: a notification for a ps/ observer (RFC 7641 §4.2). */
+	if (ucoap_ep_notifying(ep)) {
+		gw_pubsub_on_notify(b->ps, ep, req, from);
+		return;
+	}
 	if (b->stopping) {
 		answer(ep, UCOAP_SERVICE_UNAVAILABLE, 10);
 		return;
