@@ -1,7 +1,7 @@
 /*
  * gw_mqtt: libmosquitto driven from our own poll loop, with our own
- * bounded FIFO for the time the broker is away. The only file that sees
- * <mosquitto.h> (STYLE.md rule 3).
+ * bounded FIFO for the time the broker is away (mqtt_queue.c). The only
+ * file that sees <mosquitto.h> (STYLE.md rule 3).
  */
 #include "mqtt.h"
 
@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "mqtt_queue.h"
 #include "route.h"
 #include "utf8.h"
 
@@ -32,9 +33,6 @@
  * in-flight window (Receive Maximum) and our loop stay responsive. */
 #define DRAIN_BATCH  256u
 #define DRAIN_WINDOW 256u
-/* libmosquitto's message ids are 16 bits: never have more unfinished
- * messages than ids, or a reused id would confuse our accounting. */
-#define HANDED_MAX 60000u
 /* MQTT 3.1.1 §1.5.3 / MQTT 5 §1.5.4: strings are at most 65535 bytes. */
 #define MQTT_STRING_MAX 65535u
 
@@ -44,21 +42,6 @@ enum state {
 	ST_CONNECTING, /* TCP/TLS connect or CONNECT sent, no CONNACK yet */
 	ST_CONNECTED,  /* CONNACK success */
 	ST_STOPPED,    /* gw_mqtt_shutdown done */
-};
-
-/* One message waiting in the FIFO; one allocation holds it all. */
-struct qmsg {
-	struct qmsg *next;
-	char *topic;
-	void *payload;
-	size_t len;
-	void *corr;
-	size_t corr_len;
-	char *prop_name;
-	char *prop_value;
-	int qos;
-	bool retain;
-	char data[];
 };
 
 struct sub {
@@ -79,7 +62,6 @@ struct gw_mqtt {
 	char *will_topic;
 	char *will_payload;
 	char *birth_payload;
-	size_t queue_limit;
 
 	enum state st;
 	bool stopping;   /* inside gw_mqtt_shutdown */
@@ -95,14 +77,9 @@ struct gw_mqtt {
 	struct gw_ratelimit rl_conn;
 	struct gw_ratelimit rl_pub;
 
-	struct qmsg *head, *tail;
-	size_t depth;
+	struct gw_mqtt_queue q; /* waiting and handed: the queue_limit */
 	struct sub *subs;
 
-	/* Messages handed to libmosquitto and not finished (QoS 0: written;
-	 * QoS > 0: acknowledged), by message id: 0 = none, else qos + 1. */
-	uint8_t *mids;
-	size_t handed;
 	bool publishing; /* inside mosquitto_publish */
 	bool early_done; /* ...and its on_publish already ran */
 	int early_mid;
@@ -165,22 +142,6 @@ static void schedule_retry(struct gw_mqtt *m)
 	m->backoff_ms = b * 2u > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b * 2u;
 }
 
-/* QoS 0 packets that were not written when the link died are dropped by
- * libmosquitto on reconnect (QoS > 0 ones are re-sent): forget them. */
-static void forget_qos0(struct gw_mqtt *m)
-{
-	size_t i;
-
-	if (m->handed == 0)
-		return;
-	for (i = 0; i < 65536u; i++) {
-		if (m->mids[i] == 1) {
-			m->mids[i] = 0;
-			m->handed--;
-		}
-	}
-}
-
 static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid,
 			  int reason, const mosquitto_property *props)
 {
@@ -190,10 +151,7 @@ static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid,
 	(void)props;
 	if (mid < 0 || mid > 65535)
 		return;
-	if (m->mids[mid]) {
-		m->mids[mid] = 0;
-		m->handed--;
-	} else if (m->publishing) {
+	if (!gw_mqtt_queue_done(&m->q, mid) && m->publishing) {
 		/* QoS 0 written inside mosquitto_publish, before it returned
 		 * the id to us. */
 		m->early_done = true;
@@ -261,11 +219,7 @@ static int hand(struct gw_mqtt *m, const char *topic, const void *payload,
 	m->st_out.published++;
 	if (m->early_done && m->early_mid == mid)
 		return 0;
-	if (mid >= 0 && mid <= 65535) {
-		if (!m->mids[mid])
-			m->handed++;
-		m->mids[mid] = (uint8_t)(qos + 1);
-	}
+	gw_mqtt_queue_hand(&m->q, mid, qos);
 	return 0;
 
 nomem:
@@ -319,7 +273,9 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 	if (m->ever_connected)
 		m->st_out.reconnects++;
 	m->ever_connected = true;
-	forget_qos0(m);
+	/* QoS 0 packets that were not written when the link died are
+	 * dropped by libmosquitto on reconnect (QoS > 0 ones are re-sent). */
+	gw_mqtt_queue_forget_qos0(&m->q);
 	gw_notice("mqtt: connected to %s:%u (MQTT %s)", m->host, m->port,
 		  m->protocol == GW_MQTT_V5 ? "5" : "3.1.1");
 	for (s = m->subs; s; s = s->next)
@@ -434,17 +390,15 @@ struct gw_mqtt *gw_mqtt_new(const struct gw_mqtt_opts *o,
 		return NULL;
 	if (lib_users++ == 0)
 		mosquitto_lib_init();
-	m->mids = calloc(65536u, 1);
 	m->host = dup_opt(o->host, &fail);
 	m->will_topic = dup_opt(o->will_topic, &fail);
 	m->will_payload = dup_opt(o->will_payload, &fail);
 	m->birth_payload = dup_opt(o->birth_payload, &fail);
-	if (!m->mids || fail)
+	if (gw_mqtt_queue_init(&m->q, o->queue_limit) < 0 || fail)
 		goto fail;
 	m->port = o->port;
 	m->protocol = o->protocol;
 	m->keepalive = o->keepalive;
-	m->queue_limit = o->queue_limit;
 	if (cbs)
 		m->cbs = *cbs;
 	m->user = user;
@@ -504,19 +458,6 @@ fail:
 	return NULL;
 }
 
-static void fifo_clear(struct gw_mqtt *m)
-{
-	struct qmsg *q, *next;
-
-	for (q = m->head; q; q = next) {
-		next = q->next;
-		free(q);
-	}
-	m->head = m->tail = NULL;
-	m->depth = 0;
-	m->st_out.queued = 0;
-}
-
 void gw_mqtt_free(struct gw_mqtt *m)
 {
 	struct sub *s, *next;
@@ -527,12 +468,11 @@ void gw_mqtt_free(struct gw_mqtt *m)
 		mosquitto_destroy(m->mosq);
 	if (--lib_users == 0)
 		mosquitto_lib_cleanup();
-	fifo_clear(m);
+	gw_mqtt_queue_cleanup(&m->q);
 	for (s = m->subs; s; s = next) {
 		next = s->next;
 		free(s);
 	}
-	free(m->mids);
 	free(m->host);
 	free(m->will_topic);
 	free(m->will_payload);
@@ -596,11 +536,11 @@ short gw_mqtt_events(const struct gw_mqtt *m)
 
 static void drain(struct gw_mqtt *m)
 {
+	const struct gw_mqtt_qmsg *q;
 	unsigned n = 0;
 
-	while (m->head && m->st == ST_CONNECTED && n < DRAIN_BATCH &&
-	       m->handed < DRAIN_WINDOW) {
-		struct qmsg *q = m->head;
+	while ((q = gw_mqtt_queue_head(&m->q)) && m->st == ST_CONNECTED &&
+	       n < DRAIN_BATCH && m->q.handed < DRAIN_WINDOW) {
 		int rc =
 		    hand(m, q->topic, q->payload, q->len, q->qos, q->retain,
 			 q->corr, q->corr_len, q->prop_name, q->prop_value);
@@ -610,12 +550,8 @@ static void drain(struct gw_mqtt *m)
 		if (rc < 0)
 			gw_warn("mqtt: dropping queued message for \"%s\": %s",
 				q->topic, strerror(-rc));
-		m->head = q->next;
-		if (!m->head)
-			m->tail = NULL;
-		m->depth--;
-		m->st_out.queued = m->depth;
-		free(q);
+		gw_mqtt_queue_pop(&m->q);
+		m->st_out.queued = m->q.depth;
 		n++;
 	}
 }
@@ -685,7 +621,7 @@ int gw_mqtt_next_timeout(const struct gw_mqtt *m, uint64_t now_ms)
 			due = m->connect_deadline_ms;
 		break;
 	case ST_CONNECTED:
-		if (m->head && m->handed < DRAIN_WINDOW)
+		if (m->q.head && m->q.handed < DRAIN_WINDOW)
 			return 0;
 		due = m->last_misc_ms + MISC_INTERVAL_MS;
 		break;
@@ -695,44 +631,6 @@ int gw_mqtt_next_timeout(const struct gw_mqtt *m, uint64_t now_ms)
 	if (due <= now_ms)
 		return 0;
 	return due - now_ms > 3600000u ? 3600000 : (int)(due - now_ms);
-}
-
-static int fifo_push(struct gw_mqtt *m, const char *topic, const void *payload,
-		     size_t len, const struct gw_mqtt_pub *p)
-{
-	size_t tlen = strlen(topic) + 1;
-	size_t nlen = p->user_prop_name ? strlen(p->user_prop_name) + 1 : 0;
-	size_t vlen = p->user_prop_name ? strlen(p->user_prop_value) + 1 : 0;
-	size_t clen = p->correlation ? p->correlation_len : 0;
-	struct qmsg *q = malloc(sizeof(*q) + tlen + len + clen + nlen + vlen);
-	char *d;
-
-	if (!q)
-		return -ENOMEM;
-	d = q->data;
-	q->next = NULL;
-	q->topic = memcpy(d, topic, tlen);
-	d += tlen;
-	q->payload = len ? memcpy(d, payload, len) : d;
-	q->len = len;
-	d += len;
-	q->corr = p->correlation ? memcpy(d, p->correlation, clen) : NULL;
-	q->corr_len = clen;
-	d += clen;
-	q->prop_name = nlen ? memcpy(d, p->user_prop_name, nlen) : NULL;
-	d += nlen;
-	q->prop_value = vlen ? memcpy(d, p->user_prop_value, vlen) : NULL;
-	q->qos = p->qos;
-	q->retain = p->retain;
-	if (m->tail)
-		m->tail->next = q;
-	else
-		m->head = q;
-	m->tail = q;
-	m->depth++;
-	m->st_out.queued = m->depth;
-	m->st_out.queued_total++;
-	return 0;
 }
 
 static int publish(struct gw_mqtt *m, const char *topic, const void *payload,
@@ -757,21 +655,25 @@ static int publish(struct gw_mqtt *m, const char *topic, const void *payload,
 	      !gw_utf8_valid(p->user_prop_value, strlen(p->user_prop_value),
 			     GW_UTF8_MQTT))))
 		return -EINVAL;
-	if (limited && (m->depth + m->handed >= m->queue_limit ||
-			m->handed >= HANDED_MAX)) {
+	if (limited && gw_mqtt_queue_full(&m->q)) {
 		m->st_out.refused++;
 		return -ENOBUFS;
 	}
 	/* Straight to the broker only when nothing older waits, so the FIFO
 	 * keeps the order. */
-	if (!m->head && m->st == ST_CONNECTED) {
+	if (!m->q.head && m->st == ST_CONNECTED) {
 		rc = hand(m, topic, payload, len, p->qos, p->retain,
 			  p->correlation, p->correlation_len, p->user_prop_name,
 			  p->user_prop_value);
 		if (rc != -ENOTCONN)
 			return rc;
 	}
-	return fifo_push(m, topic, payload, len, p);
+	rc = gw_mqtt_queue_push(&m->q, topic, payload, len, p);
+	if (rc == 0) {
+		m->st_out.queued = m->q.depth;
+		m->st_out.queued_total++;
+	}
+	return rc;
 }
 
 int gw_mqtt_publish(struct gw_mqtt *m, const char *topic, const void *payload,
@@ -823,14 +725,14 @@ int gw_mqtt_unsubscribe(struct gw_mqtt *m, const char *filter)
 
 size_t gw_mqtt_pending(const struct gw_mqtt *m)
 {
-	return m->depth + m->handed;
+	return gw_mqtt_queue_pending(&m->q);
 }
 
 void gw_mqtt_stats(const struct gw_mqtt *m, struct gw_mqtt_stats *out)
 {
 	*out = m->st_out;
-	out->queued = m->depth;
-	out->unacked = m->handed;
+	out->queued = m->q.depth;
+	out->unacked = m->q.handed;
 }
 
 /* One poll round for the shutdown loop; false at the deadline. */
@@ -865,10 +767,10 @@ int gw_mqtt_shutdown(struct gw_mqtt *m, bool publish_offline, int timeout_ms)
 		m->stopping = true;
 		m->st = ST_STOPPED;
 		m->st_out.connected = false;
-		if (m->depth)
+		if (m->q.depth)
 			gw_warn("mqtt: stopping while disconnected: %zu "
 				"queued message(s) not delivered",
-				m->depth);
+				m->q.depth);
 		return -ENOTCONN;
 	}
 	/* After the queue, so that 'offline' is the last word. */
@@ -904,18 +806,9 @@ int gw_mqtt_shutdown(struct gw_mqtt *m, bool publish_offline, int timeout_ms)
 
 size_t gw_mqtt_adopt_queue(struct gw_mqtt *to, struct gw_mqtt *from)
 {
-	size_t n = from->depth;
+	size_t n = gw_mqtt_queue_adopt(&to->q, &from->q);
 
-	if (!from->head || to == from)
-		return 0;
-	from->tail->next = to->head;
-	if (!to->tail)
-		to->tail = from->tail;
-	to->head = from->head;
-	to->depth += n;
-	to->st_out.queued = to->depth;
-	from->head = from->tail = NULL;
-	from->depth = 0;
-	from->st_out.queued = 0;
+	to->st_out.queued = to->q.depth;
+	from->st_out.queued = from->q.depth;
 	return n;
 }
