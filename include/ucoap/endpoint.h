@@ -30,13 +30,13 @@
 #define UCOAP_DEFAULT_PORT 5683
 
 /* Transmission parameters, RFC 7252 §4.8. */
-#define UCOAP_ACK_TIMEOUT_MS 2000
+#define UCOAP_ACK_TIMEOUT_MS    2000
 #define UCOAP_ACK_RANDOM_FACTOR 1.5
-#define UCOAP_MAX_RETRANSMIT 4
-#define UCOAP_NSTART 1
+#define UCOAP_MAX_RETRANSMIT    4
+#define UCOAP_NSTART            1
 /* Derived times, RFC 7252 §4.8.2, for the default parameters. */
 #define UCOAP_EXCHANGE_LIFETIME_MS 247000
-#define UCOAP_NON_LIFETIME_MS 145000
+#define UCOAP_NON_LIFETIME_MS      145000
 
 /* A peer's transport address: plain data, copy it freely. */
 struct ucoap_addr {
@@ -81,6 +81,13 @@ bool ucoap_addr_same_host(const struct ucoap_addr *a,
  * - setblocking: make recvfrom block (true) or not; return 0 or -errno.
  * - fd: optional (may be NULL): a pollable descriptor, or -1.
  * - close: optional: called by ucoap_ep_stop() and ucoap_ep_free().
+ * - batch: optional: ucoap_ep_process() calls batch(user, true) before it
+ *   drains the socket and batch(user, false) after; in between, sendto may
+ *   hold datagrams and send them all at the end (the default socket does,
+ *   with one sendmmsg(2)), and report 0 for them. batch(user, false)
+ *   returns how many received datagrams the socket still holds (read from
+ *   the kernel but not yet returned by recvfrom): while any are held,
+ *   ucoap_ep_next_timeout() says 0, as the fd will not show them.
  */
 struct ucoap_socket_ops {
 	int (*sendto)(void *user, const void *buf, size_t len,
@@ -90,6 +97,7 @@ struct ucoap_socket_ops {
 	int (*setblocking)(void *user, bool blocking);
 	int (*fd)(void *user);
 	void (*close)(void *user);
+	int (*batch)(void *user, bool on);
 };
 
 /*
@@ -104,17 +112,18 @@ struct ucoap_env_ops {
 };
 
 struct ucoap_ep_config {
-	uint32_t ack_timeout_ms;     /* ACK_TIMEOUT, default 2000 */
-	double ack_random_factor;    /* ACK_RANDOM_FACTOR, default 1.5, >= 1 */
-	uint32_t max_retransmit;     /* MAX_RETRANSMIT, default 4 */
+	uint32_t ack_timeout_ms;  /* ACK_TIMEOUT, default 2000 */
+	double ack_random_factor; /* ACK_RANDOM_FACTOR, default 1.5, >= 1 */
+	uint32_t max_retransmit;  /* MAX_RETRANSMIT, default 4 */
 	/*
 	 * Requests of ours awaiting an answer. A send while all are in use
 	 * fails (returns 0 / UCOAP_ERR_FULL). Default 64.
 	 */
 	uint32_t max_exchanges;
 	/*
-	 * Duplicate detection cache (§4.5): answered CON/NON requests remembered
-	 * for EXCHANGE_LIFETIME / NON_LIFETIME, with the encoded answer to a CON.
+	 * Duplicate detection cache (§4.5): answered CON/NON requests
+	 * remembered for EXCHANGE_LIFETIME / NON_LIFETIME, with the encoded
+	 * answer to a CON.
 	 * @dedup_entries bounds the requests, @dedup_bytes the answers' bytes.
 	 * When full of unexpired entries, a new CON is answered 5.03 with
 	 * Max-Age (the cache never forgets an answer early) and a new NON is
@@ -350,12 +359,11 @@ uint16_t ucoap_put(struct ucoap_ep *ep, const char *ip, uint16_t port,
 		   const char *query, int content_format, const uint8_t *token,
 		   size_t token_len);
 uint16_t ucoap_post(struct ucoap_ep *ep, const char *ip, uint16_t port,
-		    const char *url, const uint8_t *payload,
-		    size_t payload_len, const char *query, int content_format,
-		    const uint8_t *token, size_t token_len);
+		    const char *url, const uint8_t *payload, size_t payload_len,
+		    const char *query, int content_format, const uint8_t *token,
+		    size_t token_len);
 uint16_t ucoap_delete(struct ucoap_ep *ep, const char *ip, uint16_t port,
-		      const char *url, const uint8_t *token,
-		      size_t token_len);
+		      const char *url, const uint8_t *token, size_t token_len);
 
 /* ---- Server role ---- */
 
@@ -418,11 +426,11 @@ int ucoap_ep_respond(struct ucoap_ep *ep, struct ucoap_msg *resp);
  * anywhere else it sends a separate response as a CON with a new message id.
  * Returns the message id used, or 0 on failure.
  */
-uint16_t ucoap_send_response(struct ucoap_ep *ep, const char *ip,
-			     uint16_t port, uint16_t mid,
-			     const uint8_t *payload, size_t payload_len,
-			     uint8_t code, int content_format,
-			     const uint8_t *token, size_t token_len);
+uint16_t ucoap_send_response(struct ucoap_ep *ep, const char *ip, uint16_t port,
+			     uint16_t mid, const uint8_t *payload,
+			     size_t payload_len, uint8_t code,
+			     int content_format, const uint8_t *token,
+			     size_t token_len);
 
 /* What a deferred answer needs to find its request again: plain data. */
 struct ucoap_deferred {
@@ -538,13 +546,13 @@ int ucoap_ep_observe_cancel(struct ucoap_ep *ep, uint32_t handle);
 /* ---- Counters ---- */
 
 struct ucoap_ep_stats {
-	uint64_t rx, tx;            /* datagrams */
-	uint64_t rx_malformed;      /* dropped or answered with RST */
-	uint64_t rx_duplicates;     /* detected duplicates (CON and NON) */
+	uint64_t rx, tx;        /* datagrams */
+	uint64_t rx_malformed;  /* dropped or answered with RST */
+	uint64_t rx_duplicates; /* detected duplicates (CON and NON) */
 	uint64_t retransmissions;
-	uint64_t timeouts;          /* requests of ours that timed out */
-	uint64_t dedup_full;        /* CONs refused with 5.03: cache full */
-	uint64_t dedup_forgotten;   /* answers forgotten early to make room */
+	uint64_t timeouts;        /* requests of ours that timed out */
+	uint64_t dedup_full;      /* CONs refused with 5.03: cache full */
+	uint64_t dedup_forgotten; /* answers forgotten early to make room */
 	uint32_t exchanges_open;
 	uint32_t dedup_used;
 };

@@ -483,6 +483,8 @@ int ucoap_ep_next_timeout(struct ucoap_ep *ep)
 	struct ucoap_exchange *x = ucoap_extable_first(&ep->ex);
 	uint64_t next = ucoap_dedup_next_expiry(&ep->dedup), now;
 
+	if (ep->rx_held > 0)
+		return 0;
 	if (x && x->due < next)
 		next = x->due;
 	if (ucoap_obs_next_due(ep) < next)
@@ -606,6 +608,8 @@ int ucoap_ep_process(struct ucoap_ep *ep, unsigned max)
 		return UCOAP_ERR_STATE;
 	set_blocking(ep, false);
 	ep->in_rx = true;
+	if (ep->sock.batch)
+		ep->sock.batch(ep->sock_user, true);
 	while (ep->has_sock && (max == 0 || n < max)) {
 		ssize_t r =
 		    ep->sock.recvfrom(ep->sock_user, ep->rx, RX_CAP, &from);
@@ -630,6 +634,10 @@ int ucoap_ep_process(struct ucoap_ep *ep, unsigned max)
 	}
 	ep->in_rx = false;
 	ucoap_ep_tick(ep);
+	/* Answers and retransmissions leave together, after the timers. */
+	ep->rx_held = ep->has_sock && ep->sock.batch
+			  ? ep->sock.batch(ep->sock_user, false)
+			  : 0;
 	return n == 0 && rc < 0 ? rc : (int)n;
 }
 

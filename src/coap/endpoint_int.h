@@ -79,6 +79,7 @@ struct ucoap_ep {
 
 	struct handling cur;
 	bool in_rx, closing;
+	int rx_held; /* datagrams the socket holds (ops.batch): process again */
 	struct ucoap_ep_stats st;
 };
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -23,15 +24,46 @@ static int set_nonblocking(int fd)
 	return 0;
 }
 
+/* Allocated once per socket: the datagram path never allocates. */
+static int rings_init(struct ucoap_udp *u)
+{
+	u->blocking = false;
+	u->batching = false;
+	u->rx.n = u->rx.next = u->tx.n = u->tx.next = 0;
+	u->rx.mem = malloc((size_t)UCOAP_UDP_BATCH * UCOAP_UDP_SLOT);
+	u->tx.mem = malloc((size_t)UCOAP_UDP_BATCH * UCOAP_UDP_SLOT);
+	if (!u->rx.mem || !u->tx.mem) {
+		free(u->rx.mem);
+		free(u->tx.mem);
+		u->rx.mem = u->tx.mem = NULL;
+		errno = ENOMEM;
+		return UCOAP_ERR_NOMEM;
+	}
+	return 0;
+}
+
+static void rings_free(struct ucoap_udp *u)
+{
+	free(u->rx.mem);
+	free(u->tx.mem);
+	u->rx.mem = u->tx.mem = NULL;
+}
+
 int ucoap_udp_open(struct ucoap_udp *u, const struct ucoap_addr *local)
 {
 	int fam = local->ss.ss_family, off = 0, saved;
-	int fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd;
 
 	u->fd = -1;
-	u->blocking = false;
-	if (fd < 0)
+	if (rings_init(u) < 0)
+		return UCOAP_ERR_NOMEM;
+	fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		saved = errno;
+		rings_free(u);
+		errno = saved;
 		return UCOAP_ERR_IO;
+	}
 	/*
 	 * One socket for both families: Debian's default bindv6only=0 is not
 	 * something to rely on, so say it explicitly.
@@ -47,6 +79,7 @@ int ucoap_udp_open(struct ucoap_udp *u, const struct ucoap_addr *local)
 fail:
 	saved = errno;
 	close(fd);
+	rings_free(u);
 	errno = saved;
 	return UCOAP_ERR_IO;
 }
@@ -56,13 +89,14 @@ int ucoap_udp_adopt(struct ucoap_udp *u, int fd)
 	struct ucoap_addr local;
 
 	u->fd = -1;
-	u->blocking = false;
 	if (fd < 0) {
 		errno = EBADF;
 		return UCOAP_ERR_IO;
 	}
 	if (set_nonblocking(fd) < 0 || ucoap_udp_local_addr(fd, &local) < 0)
 		return UCOAP_ERR_IO;
+	if (rings_init(u) < 0)
+		return UCOAP_ERR_NOMEM;
 	u->fd = fd;
 	u->family = local.ss.ss_family;
 	return 0;
@@ -77,15 +111,18 @@ int ucoap_udp_local_addr(int fd, struct ucoap_addr *out)
 	return 0;
 }
 
-static int udp_sendto(void *user, const void *buf, size_t len,
-		      const struct ucoap_addr *to)
+/*
+ * The destination in the form the socket takes, written to @out; returns
+ * its length.
+ */
+static socklen_t dest_addr(const struct ucoap_udp *u,
+			   const struct ucoap_addr *to,
+			   struct sockaddr_storage *out)
 {
-	struct ucoap_udp *u = user;
 	struct sockaddr_in6 mapped;
 	struct sockaddr_in plain;
 	const struct sockaddr *sa = (const struct sockaddr *)&to->ss;
 	socklen_t salen = to->len;
-	ssize_t n;
 
 	/*
 	 * A dual-stack socket cannot send to a plain sockaddr_in: give it the
@@ -117,31 +154,117 @@ static int udp_sendto(void *user, const void *buf, size_t len,
 			salen = sizeof(plain);
 		}
 	}
+	memcpy(out, sa, salen);
+	return salen;
+}
+
+/* Send what the tx ring holds; a datagram the kernel refuses is dropped. */
+static void flush_tx(struct ucoap_udp *u)
+{
+	unsigned done = 0;
+
+	while (done < u->tx.n) {
+		int n = sendmmsg(u->fd, u->tx.msg + done, u->tx.n - done, 0);
+
+		if (n > 0)
+			done += (unsigned)n;
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else
+			done++; /* as a lost datagram: CON retransmits it */
+	}
+	u->tx.n = 0;
+}
+
+static int udp_sendto(void *user, const void *buf, size_t len,
+		      const struct ucoap_addr *to)
+{
+	struct ucoap_udp *u = user;
+	struct sockaddr_storage sa;
+	socklen_t salen = dest_addr(u, to, &sa);
+	ssize_t n;
+
+	if (u->batching && len <= UCOAP_UDP_SLOT) {
+		unsigned i = u->tx.n;
+		uint8_t *slot = u->tx.mem + (size_t)i * UCOAP_UDP_SLOT;
+
+		memcpy(slot, buf, len);
+		memcpy(&u->tx.addr[i], &sa, salen);
+		u->tx.iov[i] = (struct iovec){.iov_base = slot, .iov_len = len};
+		u->tx.msg[i] =
+		    (struct mmsghdr){.msg_hdr = {.msg_name = &u->tx.addr[i],
+						 .msg_namelen = salen,
+						 .msg_iov = &u->tx.iov[i],
+						 .msg_iovlen = 1}};
+		if (++u->tx.n == UCOAP_UDP_BATCH)
+			flush_tx(u);
+		return 0;
+	}
 	do {
-		n = sendto(u->fd, buf, len, 0, sa, salen);
+		n = sendto(u->fd, buf, len, 0, (const struct sockaddr *)&sa,
+			   salen);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
 	return 0;
 }
 
+static int udp_batch(void *user, bool on)
+{
+	struct ucoap_udp *u = user;
+
+	if (!on && u->tx.n)
+		flush_tx(u);
+	u->batching = on;
+	return (int)(u->rx.n - u->rx.next);
+}
+
+/* Refill the rx ring with one recvmmsg(2); returns as recvmmsg. */
+static int fill_rx(struct ucoap_udp *u)
+{
+	for (unsigned i = 0; i < UCOAP_UDP_BATCH; i++) {
+		u->rx.iov[i] = (struct iovec){
+		    .iov_base = u->rx.mem + (size_t)i * UCOAP_UDP_SLOT,
+		    .iov_len = UCOAP_UDP_SLOT};
+		u->rx.msg[i] = (struct mmsghdr){
+		    .msg_hdr = {.msg_name = &u->rx.addr[i],
+				.msg_namelen = sizeof(u->rx.addr[i]),
+				.msg_iov = &u->rx.iov[i],
+				.msg_iovlen = 1}};
+	}
+	return recvmmsg(u->fd, u->rx.msg, UCOAP_UDP_BATCH, MSG_DONTWAIT, NULL);
+}
+
 static ssize_t udp_recvfrom(void *user, void *buf, size_t cap,
 			    struct ucoap_addr *from)
 {
 	struct ucoap_udp *u = user;
-	int flags = MSG_TRUNC | (u->blocking ? 0 : MSG_DONTWAIT);
-	ssize_t n;
+	int n;
 
 	/* The fd is O_NONBLOCK for the daemon's poll loop: wait here. */
 	for (;;) {
-		memset(from, 0, sizeof(*from));
-		from->len = sizeof(from->ss);
-		n = recvfrom(u->fd, buf, cap, flags,
-			     (struct sockaddr *)&from->ss, &from->len);
-		if (n >= 0)
-			return n;
-		if (errno == EINTR)
+		if (u->rx.next < u->rx.n) {
+			unsigned i = u->rx.next++;
+			size_t len = u->rx.msg[i].msg_len;
+
+			memset(from, 0, sizeof(*from));
+			from->len = u->rx.msg[i].msg_hdr.msg_namelen;
+			memcpy(&from->ss, &u->rx.addr[i], from->len);
+			memcpy(buf, u->rx.iov[i].iov_base,
+			       len < cap ? len : cap);
+			return (ssize_t)len;
+		}
+		n = fill_rx(u);
+		if (n > 0) {
+			u->rx.n = (unsigned)n;
+			u->rx.next = 0;
 			continue;
+		}
+		if (n == 0) {
+			errno = EAGAIN;
+		} else if (errno == EINTR) {
+			continue;
+		}
 		if ((errno == EAGAIN || errno == EWOULDBLOCK) && u->blocking) {
 			struct pollfd pfd = {.fd = u->fd, .events = POLLIN};
 
@@ -168,9 +291,13 @@ static void udp_close(void *user)
 {
 	struct ucoap_udp *u = user;
 
-	if (u->fd >= 0)
+	if (u->fd >= 0) {
+		if (u->tx.n)
+			flush_tx(u);
 		close(u->fd);
+	}
 	u->fd = -1;
+	rings_free(u);
 }
 
 const struct ucoap_socket_ops ucoap_udp_ops = {
@@ -179,6 +306,7 @@ const struct ucoap_socket_ops ucoap_udp_ops = {
     .setblocking = udp_setblocking,
     .fd = udp_fd,
     .close = udp_close,
+    .batch = udp_batch,
 };
 
 static uint64_t env_now_ms(void *user)

@@ -7,13 +7,36 @@
 #define UCOAP_UDP_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <ucoap/endpoint.h>
+
+/*
+ * Datagrams moved per system call. One recvmmsg(2) fills up to this many
+ * receive slots and recvfrom hands them out one by one; while the endpoint
+ * batches (inside ucoap_ep_process) answers wait in as many send slots
+ * and leave with one sendmmsg(2). System calls are most of a request's
+ * cost, so this is where the CPU per request goes down.
+ */
+#define UCOAP_UDP_BATCH 16
+/* A slot holds the largest UDP payload, so nothing is ever truncated. */
+#define UCOAP_UDP_SLOT 65536
+
+struct ucoap_udp_ring {
+	struct mmsghdr msg[UCOAP_UDP_BATCH];
+	struct iovec iov[UCOAP_UDP_BATCH];
+	struct sockaddr_storage addr[UCOAP_UDP_BATCH];
+	uint8_t *mem; /* UCOAP_UDP_BATCH slots; pages are touched on use */
+	unsigned n, next;
+};
 
 struct ucoap_udp {
 	int fd;
 	int family;    /* of the bound socket: AF_INET or AF_INET6 */
 	bool blocking; /* recvfrom waits (the fd itself stays O_NONBLOCK) */
+	bool batching; /* sendto queues in tx until batch(false) */
+	struct ucoap_udp_ring rx, tx;
 };
 
 /*
@@ -23,7 +46,10 @@ struct ucoap_udp {
  * UCOAP_ERR_IO with errno set.
  */
 int ucoap_udp_open(struct ucoap_udp *u, const struct ucoap_addr *local);
-/* Adopt the bound socket @fd (made non-blocking). 0 or UCOAP_ERR_IO. */
+/*
+ * Adopt the bound socket @fd (made non-blocking). 0, UCOAP_ERR_IO or
+ * UCOAP_ERR_NOMEM (the rings are allocated here and in _open).
+ */
 int ucoap_udp_adopt(struct ucoap_udp *u, int fd);
 /* The address @fd is bound to. 0 or UCOAP_ERR_IO. */
 int ucoap_udp_local_addr(int fd, struct ucoap_addr *out);

@@ -349,12 +349,12 @@ static void ep_dispatch(void *user, short revents)
 {
 	/*
 	 * A bounded batch, so that a flood of datagrams cannot starve MQTT:
-	 * poll(2) reports the socket readable again at once if more wait.
+	 * the socket shows readable again, or the endpoint's timeout is 0
+	 * while it holds datagrams already read, if more wait. Process also
+	 * runs the due timers.
 	 */
-	if (revents & POLLIN)
-		ucoap_ep_process(user, 64);
-	else
-		ucoap_ep_tick(user);
+	(void)revents;
+	ucoap_ep_process(user, 64);
 }
 
 static int mqtt_fd(void *user)
