@@ -206,23 +206,31 @@ static cJSON *from_float(double d)
 static int convert(const cbor_item_t *it, enum bytes_enc enc, unsigned depth,
 		   cJSON **out);
 
-/* A map key as text: a text string as it is, anything else as JSON. */
+/*
+ * A map key as text: a text string as it is, any other scalar as its JSON
+ * text. An array or map as a key is refused: its text would be escaped
+ * again at every level of nesting, doubling in size each time.
+ */
 static int key_text(const cbor_item_t *key, enum bytes_enc enc, unsigned depth,
 		    char **out)
 {
 	cJSON *k = NULL;
-	int rc = convert(key, enc, depth, &k);
+	int rc;
 
+	if (cbor_isa_array(key) || cbor_isa_map(key))
+		return -EBADMSG;
+	rc = convert(key, enc, depth, &k);
 	if (rc < 0)
 		return rc;
-	if (cJSON_IsString(k)) {
+	if (cJSON_IsArray(k) || cJSON_IsObject(k))
+		rc = -EBADMSG; /* a tagged array or map */
+	else if (cJSON_IsString(k) || cJSON_IsRaw(k))
 		*out = strdup(k->valuestring);
-	} else if (cJSON_IsRaw(k)) {
-		*out = strdup(k->valuestring);
-	} else {
+	else
 		*out = cJSON_PrintUnformatted(k);
-	}
 	cJSON_Delete(k);
+	if (rc < 0)
+		return rc;
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -376,13 +384,61 @@ static int convert(const cbor_item_t *it, enum bytes_enc enc, unsigned depth,
 	return *out ? 0 : -ENOMEM;
 }
 
+/*
+ * cbor_load allocates a definite array or map for the size its header
+ * claims before reading any element, so three bytes could ask for
+ * gigabytes. A first pass with libcbor's streaming decoder (which
+ * allocates nothing) rejects a collection that claims more elements than
+ * there are bytes left, each element needing at least one.
+ */
+struct precheck {
+	size_t left;
+	bool bad;
+};
+
+static void pre_array(void *ctx, size_t n)
+{
+	struct precheck *c = ctx;
+
+	if (n > c->left)
+		c->bad = true;
+}
+
+static void pre_map(void *ctx, size_t n)
+{
+	struct precheck *c = ctx;
+
+	if (n > c->left / 2)
+		c->bad = true;
+}
+
+static bool sizes_plausible(const uint8_t *p, size_t len)
+{
+	struct cbor_callbacks cb = cbor_empty_callbacks;
+	struct precheck c = {0};
+	size_t pos = 0;
+
+	cb.array_start = pre_array;
+	cb.map_start = pre_map;
+	while (pos < len && !c.bad) {
+		struct cbor_decoder_result r;
+
+		c.left = len - pos;
+		r = cbor_stream_decode(p + pos, len - pos, &cb, &c);
+		if (r.status != CBOR_DECODER_FINISHED || r.read == 0)
+			return false;
+		pos += r.read;
+	}
+	return !c.bad;
+}
+
 int gw_cbor_to_cjson(const uint8_t *p, size_t len, cJSON **out)
 {
 	struct cbor_load_result res;
 	cbor_item_t *it;
 	int rc;
 
-	if (len == 0)
+	if (len == 0 || !sizes_plausible(p, len))
 		return -EBADMSG;
 	it = cbor_load(p, len, &res);
 	if (!it)

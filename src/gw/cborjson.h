@@ -26,8 +26,10 @@
  *   written as ordinary ones;
  * - every other tag is dropped and its content converted (§6.1);
  * - a map key that is not a text string becomes the text of its JSON
- *   form: 1 -> "1", -2 -> "-2", true -> "true", a byte string -> its
- *   base64url text, an array -> "[1,2]". Duplicate keys are kept in order.
+ *   form: 1 -> "1", -2 -> "-2", true -> "true", 1.5 -> "1.5", a byte
+ *   string -> its base64url text; an array or a map as a key is rejected
+ *   (nested, its text would grow exponentially). Duplicate keys are kept
+ *   in order.
  * Nesting deeper than GW_CBOR_MAX_DEPTH is rejected, and so are bytes
  * after the first item.
  */

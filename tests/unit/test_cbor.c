@@ -224,13 +224,17 @@ END_TEST
 
 START_TEST(non_string_keys)
 {
-	/* {-2: "x", true: 1, h'01': 2, [1,2]: 3, 1.5: 4, null: 5} */
-	expect("a6216178f5014101028201020"
-	       "3f93e0004f605",
-	       "{\"-2\":\"x\",\"true\":1,\"AQ\":2,\"[1,2]\":3,\"1.5\":4,"
-	       "\"null\":5}");
+	/* {-2: "x", true: 1, h'01': 2, 1.5: 4, null: 5, 2(h'01'): 6} */
+	expect("a6216178f501410102f93e0004f605c2410106",
+	       "{\"-2\":\"x\",\"true\":1,\"AQ\":2,\"1.5\":4,\"null\":5,"
+	       "\"1\":6}");
 	/* Duplicate keys are kept, in order. */
 	expect("a2616101616102", "{\"a\":1,\"a\":2}");
+	/* Arrays and maps as keys, also behind a tag, are rejected. */
+	expect_err("a182010203", -EBADMSG);
+	expect_err("a1a000", -EBADMSG);
+	expect_err("a1c182010200", -EBADMSG);
+	expect_err("a1a1a1a0000000", -EBADMSG);
 }
 END_TEST
 
@@ -245,6 +249,13 @@ START_TEST(rejected)
 	expect_err("63610062", -EBADMSG);   /* U+0000 in a text string */
 	expect_err("1c", -EBADMSG);         /* reserved additional info */
 	expect_err("ff", -EBADMSG);         /* a lone break */
+	/* Collections claiming more elements than there are bytes: refused
+	 * before libcbor would allocate for them (found by fuzz_payload). */
+	expect_err("9bffffffffffffffff00", -EBADMSG);
+	expect_err("9a7fffffff00", -EBADMSG);
+	expect_err("bb00000001000000000000", -EBADMSG);
+	expect_err("8201", -EBADMSG);
+	expect_err("a20102", -EBADMSG);
 }
 END_TEST
 
