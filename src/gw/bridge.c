@@ -29,6 +29,13 @@
  */
 #define GW_DEDUP_ENTRIES 16384
 #define GW_DEDUP_BYTES   (1024 * 1024)
+/*
+ * A device's request body sent block-wise (RFC 7959 Block1, e.g. a 4 KiB
+ * JSON config) is reassembled by the core up to this size and published
+ * once, whole; a larger one gets 4.13 with Size1. The core keeps one such
+ * buffer per concurrent transfer (max_block_transfers, default 8).
+ */
+#define GW_MAX_BODY_SIZE (16 * 1024)
 
 static char *join3(const char *a, const char *b, const char *c)
 {
@@ -131,6 +138,7 @@ static void fill_ep_config(struct ucoap_ep_config *ec,
 	ec->max_exchanges = GW_DOWN_SLOTS;
 	ec->dedup_entries = GW_DEDUP_ENTRIES;
 	ec->dedup_bytes = GW_DEDUP_BYTES;
+	ec->max_body_size = GW_MAX_BODY_SIZE;
 	ec->dedup_forget_oldest = true;
 }
 
