@@ -326,7 +326,7 @@ void gw_bridge_free(struct gw_bridge *b)
 {
 	if (!b)
 		return;
-	/* Observations first: their cancel tells the devices (RFC 7641 §3.6). */
+	/* Observations first: cancelling tells the devices (RFC 7641 §3.6). */
 	gw_observer_free(b->obs);
 	/* Endpoints next: their open requests complete into the slots. */
 	for (unsigned i = 0; i < b->n_ep; i++)
