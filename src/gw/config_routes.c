@@ -30,6 +30,23 @@ static bool path_reserved(const struct gw_pattern *p)
 }
 
 /*
+ * The outcome @rc of compiling @text (the value of @s) into a pattern or
+ * template, with the compiler's reason @why: 0, or -1 reported.
+ */
+static int compiled(struct gw_cfg_loader *L, const struct gw_cfg_node *s,
+		    const char *text, int rc, const char *why)
+{
+	char q[GW_CFG_QBUF];
+
+	if (rc == -ENOMEM)
+		L->nomem = true;
+	if (rc >= 0)
+		return 0;
+	gw_cfg_problem(L, s, "%s: %s", gw_cfg_quote(text, q, sizeof(q)), why);
+	return -1;
+}
+
+/*
  * Compile template @text and check that what it expands to is a valid
  * topic (every placeholder standing for "x").
  */
@@ -42,18 +59,13 @@ static int compile_topic_template(struct gw_cfg_loader *L,
 	struct gw_match m = {.ncap = ncap};
 	struct gw_expand_ctx ctx = {
 	    .match = &m, .device = "x", .path = &x, .npath = 1};
-	const char *why;
+	const char *why = NULL;
 	char q[GW_CFG_QBUF], *buf;
 	int rc, n;
 
 	rc = gw_template_compile(t, text, ncap, allow, &why);
-	if (rc == -ENOMEM)
-		L->nomem = true;
-	if (rc < 0) {
-		gw_cfg_problem(L, s, "%s: %s", gw_cfg_quote(text, q, sizeof(q)),
-			       why);
+	if (compiled(L, s, text, rc, why) < 0)
 		return -1;
-	}
 	for (unsigned i = 0; i < ncap; i++) {
 		m.cap[i].seg = &x;
 		m.cap[i].n = 1;
@@ -77,18 +89,10 @@ static int compile_topic_template(struct gw_cfg_loader *L,
 static int compile_pattern(struct gw_cfg_loader *L, const struct gw_cfg_node *s,
 			   struct gw_pattern *p, const char *text)
 {
-	const char *why;
-	char q[GW_CFG_QBUF];
+	const char *why = NULL;
 	int rc = gw_pattern_compile(p, text, &why);
 
-	if (rc == -ENOMEM)
-		L->nomem = true;
-	if (rc < 0) {
-		gw_cfg_problem(L, s, "%s: %s", gw_cfg_quote(text, q, sizeof(q)),
-			       why);
-		return -1;
-	}
-	return 0;
+	return compiled(L, s, text, rc, why);
 }
 
 static void load_uplink(struct gw_cfg_loader *L, const struct gw_cfg_node *r,

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "log.h"
+#include "loop.h"
 #include "mqtt_queue.h"
 #include "route.h"
 #include "utf8.h"
@@ -99,14 +99,6 @@ static char *dup_opt(const char *s, bool *fail)
 	if (!d)
 		*fail = true;
 	return d;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static uint32_t rnd(struct gw_mqtt *m)
@@ -405,7 +397,7 @@ struct gw_mqtt *gw_mqtt_new(const struct gw_mqtt_opts *o,
 	m->backoff_ms = BACKOFF_MIN_MS;
 	if (getrandom(&m->rng, sizeof(m->rng), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(m->rng))
-		m->rng = mono_ms();
+		m->rng = gw_now_ms();
 	m->rng |= 1;
 
 	/* Clean session: the broker keeps nothing for us between
@@ -739,7 +731,7 @@ void gw_mqtt_stats(const struct gw_mqtt *m, struct gw_mqtt_stats *out)
 static bool shutdown_step(struct gw_mqtt *m, uint64_t deadline)
 {
 	struct pollfd pfd;
-	uint64_t now = mono_ms();
+	uint64_t now = gw_now_ms();
 	int t, n;
 
 	if (now >= deadline)
@@ -753,14 +745,14 @@ static bool shutdown_step(struct gw_mqtt *m, uint64_t deadline)
 	n = poll(&pfd, pfd.fd >= 0 ? 1 : 0, t);
 	if (n < 0 && errno != EINTR)
 		return false;
-	gw_mqtt_dispatch(m, n > 0 ? pfd.revents : 0, mono_ms());
+	gw_mqtt_dispatch(m, n > 0 ? pfd.revents : 0, gw_now_ms());
 	return true;
 }
 
 int gw_mqtt_shutdown(struct gw_mqtt *m, bool publish_offline, int timeout_ms)
 {
 	uint64_t deadline =
-	    mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	    gw_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	int rc;
 
 	if (m->st != ST_CONNECTED) {
@@ -791,7 +783,8 @@ int gw_mqtt_shutdown(struct gw_mqtt *m, bool publish_offline, int timeout_ms)
 		/* DISCONNECT is written by loop_write; libmosquitto closes
 		 * the socket once it is out. */
 		while (mosquitto_socket(m->mosq) >= 0 &&
-		       mosquitto_want_write(m->mosq) && mono_ms() < deadline) {
+		       mosquitto_want_write(m->mosq) &&
+		       gw_now_ms() < deadline) {
 			struct pollfd pfd = {mosquitto_socket(m->mosq), POLLOUT,
 					     0};
 
