@@ -38,12 +38,14 @@
 #define OBS_LARGE_LEN     1300 /* more than one 1024-byte block */
 
 static const char usage_text[] =
-    "usage: coapbridge-plugtest-server [-p PORT] [-A ADDRESS] [-i MS] [-v]\n"
+    "usage: coapbridge-plugtest-server [-p PORT] [-A ADDRESS] [-i MS] [-a MS] "
+    "[-v]\n"
     "  -p, --port PORT       UDP port (default 5683)\n"
     "  -A, --address ADDR    bind to this address only (default: [::], "
     "dual-stack)\n"
     "  -i, --interval MS     period of the observable resources' changes\n"
     "                        (default 5000)\n"
+    "  -a, --ack-timeout MS  ACK_TIMEOUT of our CON messages (default 2000)\n"
     "  -v, --verbose         print every request received\n"
     "  -h, --help            show this help\n";
 
@@ -800,19 +802,22 @@ int main(int argc, char **argv)
 	    {"port", required_argument, NULL, 'p'},
 	    {"address", required_argument, NULL, 'A'},
 	    {"interval", required_argument, NULL, 'i'},
+	    {"ack-timeout", required_argument, NULL, 'a'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *address = "::";
 	unsigned long port = UCOAP_DEFAULT_PORT, interval = 5000;
+	struct ucoap_ep_config cfg;
 	struct ucoap_addr local;
 	char where[UCOAP_ADDR_STRLEN];
 	sigset_t sigs;
 	int opt, sfd, rc = 1;
 	char *end;
 
-	while ((opt = getopt_long(argc, argv, "p:A:i:vh", longopts, NULL)) !=
+	ucoap_ep_config_init(&cfg);
+	while ((opt = getopt_long(argc, argv, "p:A:i:a:vh", longopts, NULL)) !=
 	       -1) {
 		switch (opt) {
 		case 'p':
@@ -827,6 +832,13 @@ int main(int argc, char **argv)
 			interval = strtoul(optarg, &end, 10);
 			if (*end || end == optarg || interval < 10 ||
 			    interval > 3600000)
+				goto usage;
+			break;
+		case 'a':
+			/* Short in tests that wait for a give-up (OBS_05). */
+			cfg.ack_timeout_ms =
+			    (uint32_t)strtoul(optarg, &end, 10);
+			if (*end || end == optarg || cfg.ack_timeout_ms < 10)
 				goto usage;
 			break;
 		case 'v':
@@ -856,7 +868,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	init_state();
-	ep = ucoap_ep_new(NULL, NULL, NULL);
+	ep = ucoap_ep_new(&cfg, NULL, NULL);
 	if (!ep) {
 		fprintf(stderr, "plugtest: out of memory\n");
 		goto out;
