@@ -9,11 +9,14 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/signalfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ucoap/block.h>
 #include <ucoap/endpoint.h>
@@ -37,6 +40,17 @@ enum {
 static const char usage_text[] =
     "usage: coapbridge-client get|put|post|delete [OPTIONS] "
     "coap://HOST[:PORT]/PATH?QUERY\n"
+    "       coapbridge-client observe [--count N] [--seconds S] [OPTIONS] "
+    "URI\n"
+    "       coapbridge-client discover [OPTIONS] coap://HOST[:PORT][?FILTER]"
+    "\n"
+    "observe prints every notification (RFC 7641) until N came, S seconds "
+    "passed,\n"
+    "the server ended it or SIGINT/SIGTERM, then cancels it (GET with "
+    "Observe 1).\n"
+    "discover prints the server's /.well-known/core (RFC 6690), filtered "
+    "by the\n"
+    "query (rt=..., if=..., href=...).\n"
     "  -n, --non                   send a NON request (default: CON, "
     "retransmitted)\n"
     "  -c, --content-format FMT    Content-Format of the payload: 0-65535 "
@@ -50,7 +64,14 @@ static const char usage_text[] =
     "7959):\n"
     "                              16, 32, 64, 128, 256, 512 or 1024 "
     "(default)\n"
-    "  -t, --timeout S             give up after S seconds (default 10)\n"
+    "  -A, --accept FMT            Accept option: a Content-Format as for "
+    "-c\n"
+    "      --if-match ETAG         If-Match option (hex; \"\" matches any)\n"
+    "      --if-none-match         If-None-Match option\n"
+    "  -v, --verbose               print every option of the answer\n"
+    "  -t, --timeout S             give up after S seconds (default 10; "
+    "observe:\n"
+    "                              for the first answer)\n"
     "  -h, --help                  show this help\n"
     "HOST is an IPv4 address, an [IPv6] address or a name; PORT defaults "
     "to 5683.\n"
@@ -121,7 +142,14 @@ static const struct {
 struct outcome {
 	bool done;
 	int exit_status;
+	bool verbose;
+	bool observing; /* observe: the observation is open */
+	bool answered;  /* the callback ran at least once */
+	unsigned notifications, max_notifications;
 };
+
+static const char *const subcommands[] = {"observe", "discover"};
+enum { CMD_REQUEST, CMD_OBSERVE, CMD_DISCOVER };
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -154,6 +182,29 @@ static const char *code_name(uint8_t code)
 	return NULL;
 }
 
+/* -v: one line per option, "Name: value", in the order they came. */
+static void print_options(const struct ucoap_msg *m)
+{
+	for (uint16_t i = 0; i < m->opt_count; i++) {
+		const struct ucoap_opt *o = &m->opts[i];
+		const struct ucoap_opt_info *info = ucoap_opt_info(o->num);
+		const uint8_t *v = ucoap_opt_value(o);
+
+		if (info)
+			printf("%s: ", info->name);
+		else
+			printf("Option %u: ", o->num);
+		if (info && info->format == UCOAP_FMT_UINT)
+			printf("%u", ucoap_uint_decode(v, o->len));
+		else if (info && info->format == UCOAP_FMT_STRING)
+			fwrite(v, 1, o->len, stdout);
+		else
+			for (uint32_t j = 0; j < o->len; j++)
+				printf("%s%02x", j ? "" : "0x", v[j]);
+		putchar('\n');
+	}
+}
+
 /* The completion callback: runs exactly once, from ucoap_ep_process(). */
 static void on_response(struct ucoap_ep *ep, int status,
 			const struct ucoap_msg *resp,
@@ -163,7 +214,16 @@ static void on_response(struct ucoap_ep *ep, int status,
 	char code[8];
 	const char *name;
 
+	if (out->observing) {
+		/* RFC 7641: our own cancel's last call changes nothing. */
+		if (status == UCOAP_ERR_CANCELLED)
+			return;
+		/* A response without Observe ends the observation. */
+		if (status < 0 || !ucoap_msg_find(resp, UCOAP_OPT_OBSERVE))
+			out->observing = false;
+	}
 	out->done = true;
+	out->answered = true;
 	if (status == UCOAP_ERR_RST) {
 		out->exit_status = EXIT_RESET;
 		return;
@@ -183,13 +243,22 @@ static void on_response(struct ucoap_ep *ep, int status,
 	name = code_name(resp->code);
 	printf("%s%s%s\n", ucoap_code_str(resp->code, code), name ? " " : "",
 	       name ? name : "");
+	if (out->verbose)
+		print_options(resp);
 	if (resp->payload_len) {
 		fwrite(resp->payload, 1, resp->payload_len, stdout);
 		if (resp->payload[resp->payload_len - 1] != '\n')
 			putchar('\n');
 	}
+	fflush(stdout);
 	out->exit_status =
 	    UCOAP_CODE_CLASS(resp->code) == 2 ? EXIT_2XX : EXIT_NOT_2XX;
+	/* Observing: done only when N notifications came. */
+	if (out->observing) {
+		out->notifications++;
+		out->done = out->max_notifications &&
+			    out->notifications >= out->max_notifications;
+	}
 }
 
 /* Resolve @u's host (a literal or a name) to a UDP destination. */
@@ -261,35 +330,55 @@ static uint64_t now_ms(void)
 }
 
 /*
- * Drive @ep until @out is done or @timeout_ms have passed; then cancel the
- * request, so its callback still runs exactly once.
+ * Drive @ep until @out is done, @deadline (CLOCK_MONOTONIC ms; 0: none)
+ * passes, a signal arrives on @sfd, or (@until_answer) the first answer
+ * came. Returns 0 (done), 1 (deadline),
+ * 2 (signal) or -1 on a socket error.
  */
-static int run(struct ucoap_ep *ep, uint16_t mid, struct outcome *out,
-	       uint32_t timeout_ms)
+static int run(struct ucoap_ep *ep, struct outcome *out, uint64_t deadline,
+	       int sfd, bool until_answer)
 {
-	uint64_t deadline = now_ms() + timeout_ms;
-	struct pollfd pfd = {.fd = ucoap_ep_fd(ep), .events = POLLIN};
+	struct pollfd pfd[2] = {{.fd = ucoap_ep_fd(ep), .events = POLLIN},
+				{.fd = sfd, .events = POLLIN}};
 
-	while (!out->done) {
+	while (!out->done && !(until_answer && out->answered)) {
 		uint64_t now = now_ms();
 		int wait = ucoap_ep_next_timeout(ep);
 
-		if (now >= deadline) {
-			ucoap_ep_cancel(ep, mid);
-			break;
-		}
-		if (wait < 0 || (uint64_t)wait > deadline - now)
+		if (deadline && now >= deadline)
+			return 1;
+		if (deadline && (wait < 0 || (uint64_t)wait > deadline - now))
 			wait = (int)(deadline - now);
-		if (poll(&pfd, 1, wait) < 0 && errno != EINTR) {
+		if (poll(pfd, 2, wait) < 0 && errno != EINTR) {
 			perror("coapbridge-client: poll");
 			return -1;
 		}
+		if (pfd[1].revents & POLLIN)
+			return 2;
 		if (ucoap_ep_process(ep, 0) < 0) {
 			perror("coapbridge-client: receive");
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/* An --if-match value: hex digits (an optional 0x), at most 8 bytes. */
+static int parse_etag(const char *s, uint8_t out[8], size_t *len)
+{
+	size_t n = 0;
+
+	if (strncmp(s, "0x", 2) == 0)
+		s += 2;
+	for (; s[0] && s[1] && n < 8; s += 2) {
+		char byte[3] = {s[0], s[1], 0}, *end;
+
+		out[n++] = (uint8_t)strtoul(byte, &end, 16);
+		if (*end)
+			return -1;
+	}
+	*len = n;
+	return *s ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -301,6 +390,12 @@ int main(int argc, char **argv)
 	    {"payload-file", required_argument, NULL, 'f'},
 	    {"block-size", required_argument, NULL, 'b'},
 	    {"timeout", required_argument, NULL, 't'},
+	    {"accept", required_argument, NULL, 'A'},
+	    {"if-match", required_argument, NULL, 'M'},
+	    {"if-none-match", no_argument, NULL, 'I'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"count", required_argument, NULL, 'C'},
+	    {"seconds", required_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -314,14 +409,21 @@ int main(int argc, char **argv)
 	size_t file_len = 0;
 	long block_size = 0;
 	int szx = UCOAP_BLOCK_SZX_MAX;
-	double timeout_s = DEFAULT_TIMEOUT_S;
+	double timeout_s = DEFAULT_TIMEOUT_S, seconds = 0;
+	int accept = UCOAP_CF_NONE, cmd = CMD_REQUEST, sfd = -1;
+	uint8_t etag[8];
+	size_t etag_len = 0;
+	bool if_match = false, if_none_match = false;
+	uint32_t handle = 0;
+	uint64_t deadline;
+	sigset_t sigs;
 	uint8_t type = UCOAP_TYPE_CON, method = 0;
 	int cf = UCOAP_CF_NONE, opt, rc;
 	struct ucoap_ep *ep;
 	uint16_t mid = 0;
 	char *end;
 
-	while ((opt = getopt_long(argc, argv, ":nc:p:f:b:t:h", longopts,
+	while ((opt = getopt_long(argc, argv, ":nc:p:f:b:t:A:vh", longopts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'n':
@@ -360,6 +462,37 @@ int main(int argc, char **argv)
 						   "> 0, at most 86400)",
 						   optarg);
 			break;
+		case 'A':
+			accept = parse_format(optarg);
+			if (accept < 0)
+				return usage_error("bad accept format '%s'",
+						   optarg);
+			break;
+		case 'M':
+			if (parse_etag(optarg, etag, &etag_len) < 0)
+				return usage_error("bad ETag '%s' (1-8 bytes "
+						   "in hex)",
+						   optarg);
+			if_match = true;
+			break;
+		case 'I':
+			if_none_match = true;
+			break;
+		case 'v':
+			out.verbose = true;
+			break;
+		case 'C':
+			out.max_notifications =
+			    (unsigned)strtoul(optarg, &end, 10);
+			if (end == optarg || *end || !out.max_notifications)
+				return usage_error("bad count '%s'", optarg);
+			break;
+		case 'S':
+			seconds = strtod(optarg, &end);
+			if (end == optarg || *end || !(seconds > 0) ||
+			    seconds > 86400 * 365)
+				return usage_error("bad seconds '%s'", optarg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -378,6 +511,15 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
 		if (strcasecmp(argv[optind], methods[i].name) == 0)
 			method = methods[i].code;
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]);
+	     i++)
+		if (strcasecmp(argv[optind], subcommands[i]) == 0) {
+			cmd = CMD_OBSERVE + (int)i;
+			method = UCOAP_GET;
+		}
+	if ((out.max_notifications || seconds) && cmd != CMD_OBSERVE)
+		return usage_error("%s",
+				   "--count and --seconds are for observe");
 	if (!method)
 		return usage_error("unknown method '%s'", argv[optind]);
 	if (payload && payload_file)
@@ -391,10 +533,24 @@ int main(int argc, char **argv)
 		return EXIT_ERROR;
 
 	ucoap_msg_init(&req, type, method);
+	/* discover: the URI's path gives way to /.well-known/core (§4). */
 	if (client_uri_to_msg(&uri, &req) < 0 ||
+	    (cmd == CMD_DISCOVER &&
+	     (ucoap_msg_del_opt(&req, UCOAP_OPT_URI_PATH),
+	      ucoap_msg_add_opt(&req, UCOAP_OPT_URI_PATH, ".well-known", 11) <
+		      0 ||
+		  ucoap_msg_add_opt(&req, UCOAP_OPT_URI_PATH, "core", 4) <
+		      0)) ||
 	    (cf != UCOAP_CF_NONE &&
 	     ucoap_msg_add_uint(&req, UCOAP_OPT_CONTENT_FORMAT, (uint32_t)cf) <
-		 0)) {
+		 0) ||
+	    (accept != UCOAP_CF_NONE &&
+	     ucoap_msg_add_uint(&req, UCOAP_OPT_ACCEPT, (uint32_t)accept) <
+		 0) ||
+	    (if_match &&
+	     ucoap_msg_add_opt(&req, UCOAP_OPT_IF_MATCH, etag, etag_len) < 0) ||
+	    (if_none_match &&
+	     ucoap_msg_add_opt(&req, UCOAP_OPT_IF_NONE_MATCH, NULL, 0) < 0)) {
 		fprintf(stderr, "coapbridge-client: too many options\n");
 		return EXIT_USAGE;
 	}
@@ -436,20 +592,61 @@ int main(int argc, char **argv)
 		free(file_body);
 		return EXIT_ERROR;
 	}
+	/* SIGINT/SIGTERM end an observation cleanly (poll sees them). */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	if (cmd == CMD_OBSERVE && sigprocmask(SIG_BLOCK, &sigs, NULL) == 0)
+		sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	/* An ephemeral port of the destination's address family. */
 	rc = ucoap_addr_set(&local,
 			    to.ss.ss_family == AF_INET6 ? "::" : "0.0.0.0", 0);
 	if (rc == 0)
 		rc = ucoap_ep_start_at(ep, &local);
-	if (rc == 0)
+	if (rc == 0 && cmd == CMD_OBSERVE) {
+		out.observing = true;
+		rc =
+		    ucoap_ep_observe(ep, &to, &req, on_response, &out, &handle);
+	} else if (rc == 0) {
 		rc = ucoap_ep_request(ep, &to, &req, cfg.request_timeout_ms,
 				      on_response, &out, &mid);
-	if (rc == 0)
-		rc = run(ep, mid, &out, cfg.request_timeout_ms);
-	else
+	}
+	if (rc == 0 && cmd == CMD_OBSERVE) {
+		/*
+		 * The first answer within --timeout, then notifications until
+		 * --count, --seconds, the server's end or a signal.
+		 */
+		deadline = now_ms() + cfg.request_timeout_ms;
+		rc = run(ep, &out, deadline, sfd, true);
+		if (rc == 0 && out.observing) {
+			out.done = out.max_notifications &&
+				   out.notifications >= out.max_notifications;
+			deadline =
+			    seconds ? now_ms() + (uint64_t)(seconds * 1000) : 0;
+			rc = run(ep, &out, deadline, sfd, false);
+		} else if (rc == 1) {
+			out.exit_status = EXIT_TIMEOUT;
+		}
+		/* RFC 7641 §3.6: tell the server we are gone. */
+		if (out.observing)
+			ucoap_ep_observe_cancel(ep, handle);
+		if (rc > 0)
+			rc = 0;
+	} else if (rc == 0) {
+		rc = run(ep, &out, now_ms() + cfg.request_timeout_ms, sfd,
+			 false);
+		/* At the deadline: cancel, so the callback runs once. */
+		if (rc == 1)
+			ucoap_ep_cancel(ep, mid);
+		if (rc > 0)
+			rc = 0;
+	} else {
 		fprintf(stderr, "coapbridge-client: %s: %s\n", argv[optind + 1],
 			ucoap_strerror(rc));
+	}
 	ucoap_ep_free(ep);
+	if (sfd >= 0)
+		close(sfd);
 	free(file_body);
 	if (rc < 0)
 		return EXIT_ERROR;

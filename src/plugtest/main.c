@@ -703,10 +703,27 @@ static void log_request(const struct ucoap_msg *req,
 		strcpy(addr, "?");
 	if (ucoap_msg_uri_path(req, path, sizeof(path)) < 0)
 		strcpy(path, "...");
-	printf("%s %s %s /%s mid=%u tkl=%u len=%zu%s\n", addr,
+	printf("%s %s %s /%s mid=%u tkl=%u len=%zu", addr,
 	       ucoap_type_str(req->type), ucoap_code_str(req->code, code), path,
-	       req->mid, req->token_len, req->payload_len,
-	       ucoap_ep_notifying(ep) ? " (notification)" : "");
+	       req->mid, req->token_len, req->payload_len);
+	/* The options a test description asks about, as Name=value. */
+	for (uint16_t i = 0; i < req->opt_count; i++) {
+		const struct ucoap_opt *o = &req->opts[i];
+		const struct ucoap_opt_info *info = ucoap_opt_info(o->num);
+		const uint8_t *v = ucoap_opt_value(o);
+
+		if (!info || o->num == UCOAP_OPT_URI_PATH)
+			continue;
+		printf(" %s=", info->name);
+		if (info->format == UCOAP_FMT_UINT)
+			printf("%u", ucoap_uint_decode(v, o->len));
+		else if (info->format == UCOAP_FMT_STRING)
+			printf("%.*s", (int)o->len, (const char *)v);
+		else
+			for (uint32_t j = 0; j < o->len; j++)
+				printf("%02x", v[j]);
+	}
+	printf("%s\n", ucoap_ep_notifying(ep) ? " (notification)" : "");
 	fflush(stdout);
 }
 
