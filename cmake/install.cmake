@@ -67,4 +67,5 @@ install(FILES ${PROJECT_SOURCE_DIR}/man/coapbridge.8
 install(FILES ${PROJECT_SOURCE_DIR}/man/coapbridge.conf.5
   DESTINATION ${CMAKE_INSTALL_MANDIR}/man5)
 install(FILES ${PROJECT_SOURCE_DIR}/man/coapbridge-client.1
+  ${PROJECT_SOURCE_DIR}/man/coapbridge-plugtest-server.1
   DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)

@@ -63,12 +63,12 @@ awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $6 }' "$tmp/contents.txt" | sort >"$
 unitdir=$(pkg-config systemd --variable=systemdsystemunitdir 2>/dev/null || echo /lib/systemd/system)
 sysusersdir=$(pkg-config systemd --variable=sysusersdir 2>/dev/null || echo /usr/lib/sysusers.d)
 tmpfilesdir=$(pkg-config systemd --variable=tmpfilesdir 2>/dev/null || echo /usr/lib/tmpfiles.d)
-for f in /usr/sbin/coapbridge /usr/bin/coapbridge-client \
+for f in /usr/sbin/coapbridge /usr/bin/coapbridge-client /usr/bin/coapbridge-plugtest-server \
 	/etc/coapbridge/coapbridge.conf \
 	"$unitdir/coapbridge.service" "$unitdir/coapbridge.socket" \
 	"$sysusersdir/coapbridge.conf" "$tmpfilesdir/coapbridge.conf" \
 	/usr/share/man/man8/coapbridge.8.gz /usr/share/man/man5/coapbridge.conf.5.gz \
-	/usr/share/man/man1/coapbridge-client.1.gz \
+	/usr/share/man/man1/coapbridge-client.1.gz /usr/share/man/man1/coapbridge-plugtest-server.1.gz \
 	/usr/share/doc/coapbridge/copyright /usr/share/doc/coapbridge/changelog.Debian.gz; do
 	grep -qxF "$f" "$tmp/files.txt" || err "missing from the .deb: $f"
 done
