@@ -72,6 +72,8 @@ EOF
 			if (line ~ /^#/ || line == "") continue
 			n = split(line, f, "|")
 			id = f[1]; scope = f[4]
+			# Markdown would take "</link1>" for an HTML tag.
+			gsub(/</, "\\&lt;", f[3]); gsub(/>/, "\\&gt;", f[3])
 			if (scope ~ /^n\/a/) {
 				printf "| %s | %s | %s | n/a | n/a | %s |\n", id, f[2], f[3], substr(scope, 6)
 				na++
@@ -89,11 +91,11 @@ EOF
 }
 
 if [ -z "$check" ]; then
-	generate
+	generate "$@"
 	exit 0
 fi
 : "${SRC_DIR:?SRC_DIR must name the source tree}"
-if diff -u "$SRC_DIR/docs/conformance.md" <(generate); then
+if diff -u "$SRC_DIR/docs/conformance.md" <(generate "$@"); then
 	echo "docs/conformance.md is up to date"
 else
 	echo "docs/conformance.md differs from this run's results (above). If the change is"
