@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# coapbridge-client's observe/discover/option flags against the plugtest
+# server: usage errors for the new options, -v output, --if-match and
+# --if-none-match, and an observation ended by SIGINT that still cancels
+# (GET Observe 1, RFC 7641 §3.6) and exits 0. The protocol side of each
+# flag is checked in tests/conformance/run_client.sh.
+set -euo pipefail
+: "${COAPBRIDGE_CLIENT:?}" "${FREEPORT:?}" "${BUILD_DIR:?}"
+PLUGTEST=$BUILD_DIR/src/plugtest/coapbridge-plugtest-server
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+run() {
+	local want=$1 got=0
+	shift
+	"$COAPBRIDGE_CLIENT" "$@" >"$tmp/out" 2>"$tmp/err" || got=$?
+	[[ $got == "$want" ]] || fail "$*: exit $got, want $want ($(head -c 300 "$tmp/err"))"
+}
+expect_out() { [[ $(cat "$tmp/out") == "$1" ]] || fail "stdout '$(cat "$tmp/out")', want '$1'"; }
+expect_err_line() { [[ $(head -n1 "$tmp/err") == "$1" ]] || fail "stderr '$(head -n1 "$tmp/err")', want '$1'"; }
+
+run 2 get --accept bogus coap://127.0.0.1/a
+expect_err_line "coapbridge-client: bad accept format 'bogus'"
+run 2 put --if-match xyz coap://127.0.0.1/a
+expect_err_line "coapbridge-client: bad ETag 'xyz' (1-8 bytes in hex)"
+run 2 put --if-match 0011223344556677889900 coap://127.0.0.1/a
+expect_err_line "coapbridge-client: bad ETag '0011223344556677889900' (1-8 bytes in hex)"
+run 2 get --count 3 coap://127.0.0.1/a
+expect_err_line "coapbridge-client: --count and --seconds are for observe"
+run 2 observe --count 0 coap://127.0.0.1/a
+expect_err_line "coapbridge-client: bad count '0'"
+run 2 observe --seconds -1 coap://127.0.0.1/a
+expect_err_line "coapbridge-client: bad seconds '-1'"
+run 0 --help
+grep -q '^       coapbridge-client observe ' "$tmp/out" || fail "--help: no observe line"
+
+PORT=$("$FREEPORT")
+"$PLUGTEST" -p "$PORT" -A 127.0.0.1 -i 200 -v >"$tmp/srv.log" 2>"$tmp/srv.err" &
+pids+=($!)
+for _ in $(seq 200); do
+	grep -q '^listening on' "$tmp/srv.log" && break
+	sleep 0.02
+done
+u=coap://127.0.0.1:$PORT
+
+run 0 -v get "$u/validate"
+expect_out $'2.05 Content\nETag: 0x00000001\nContent-Format: 0\nvalidate: first version'
+run 0 put --if-match 0x00000001 -p two "$u/validate"
+run 1 put --if-match 00000001 -p three "$u/validate"
+expect_out "4.12 Precondition Failed"
+run 0 put --if-match "" -p any "$u/validate"
+expect_out "2.04 Changed"
+run 0 put --if-none-match -p new "$u/create1"
+expect_out "2.01 Created"
+run 1 put --if-none-match -p new "$u/create1"
+expect_out "4.12 Precondition Failed"
+run 0 discover "$u?href=/link2"
+expect_out $'2.05 Content\n</link2>;rt="Type2 Type3";if="If2";ct=0'
+
+# SIGINT ends an open-ended observation cleanly: cancelled, exit 0.
+"$COAPBRIDGE_CLIENT" observe "$u/obs" >"$tmp/obs" 2>"$tmp/obs.err" &
+obs=$!
+for _ in $(seq 200); do
+	[[ $(grep -c '^2.05 Content$' "$tmp/obs") -ge 2 ]] && break
+	sleep 0.02
+done
+kill -INT "$obs"
+st=0
+wait "$obs" || st=$?
+[[ $st == 0 ]] || fail "observe after SIGINT: exit $st ($(cat "$tmp/obs.err"))"
+grep -q ' CON GET /obs .* Observe=1$' "$tmp/srv.log" || fail "no GET Observe 1 after SIGINT: $(cat "$tmp/srv.log")"
+[[ ! -s $tmp/obs.err ]] || fail "observe wrote to stderr: $(cat "$tmp/obs.err")"
+
+# The server stops cleanly (the sanitizer build reports leaks at exit).
+kill -TERM "${pids[0]}"
+wait "${pids[0]}" || fail "plugtest server exit status $?"
+[[ ! -s $tmp/srv.err ]] || fail "plugtest server stderr: $(head -c 2000 "$tmp/srv.err")"
+
+if ((failures)); then
+	echo "$failures failure(s)" >&2
+	exit 1
+fi
+echo "all client feature checks passed"
