@@ -17,9 +17,12 @@
  * receive slots and recvfrom hands them out one by one; while the endpoint
  * batches (inside ucoap_ep_process) answers wait in as many send slots
  * and leave with one sendmmsg(2). System calls are most of a request's
- * cost, so this is where the CPU per request goes down.
+ * cost, so this is where the CPU per request goes down. 32 takes a whole
+ * window of 32 CON requests in one call (bench_core: 5.8 us per request
+ * against 6.8 us with 16); a slot's pages are only touched when used, so
+ * the resident cost is about 4 KiB per slot in use.
  */
-#define UCOAP_UDP_BATCH 16
+#define UCOAP_UDP_BATCH 32
 /* A slot holds the largest UDP payload, so nothing is ever truncated. */
 #define UCOAP_UDP_SLOT 65536
 
