@@ -46,28 +46,6 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static const char *opt_name(unsigned num, bool *is_uint)
-{
-	static const struct {
-		unsigned num;
-		const char *name;
-		bool is_uint;
-	} t[] = {
-	    {4, "ETag", false},      {6, "Observe", true},
-	    {11, "Uri-Path", false}, {12, "Content-Format", true},
-	    {14, "Max-Age", true},   {23, "Block2", true},
-	    {28, "Size2", true},
-	};
-
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (t[i].num == num) {
-			*is_uint = t[i].is_uint;
-			return t[i].name;
-		}
-	*is_uint = false;
-	return NULL;
-}
-
 static void print_msg(const char *prefix, const uint8_t *buf, size_t len)
 {
 	struct tc_msg m;
@@ -79,23 +57,7 @@ static void print_msg(const char *prefix, const uint8_t *buf, size_t len)
 	printf("%s%s %u.%02u mid=%u tok=", prefix, tc_type_str(m.type),
 	       m.code >> 5, m.code & 31, m.mid);
 	tc_print_hex(stdout, m.token, m.tkl);
-	for (size_t i = 0; i < m.nopts; i++) {
-		bool is_uint;
-		const char *name = opt_name(m.opts[i].num, &is_uint);
-
-		if (name)
-			printf(" %s=", name);
-		else
-			printf(" o%u=", m.opts[i].num);
-		if (is_uint)
-			printf("%lu", tc_uint(m.opts[i].val, m.opts[i].len));
-		else
-			tc_print_bytes(stdout, m.opts[i].val, m.opts[i].len);
-	}
-	if (m.payload_len) {
-		fputs(" pl=", stdout);
-		tc_print_bytes(stdout, m.payload, m.payload_len);
-	}
+	tc_print_options(stdout, &m);
 	putchar('\n');
 	fflush(stdout);
 }

@@ -132,44 +132,6 @@ static int cmp_opt(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static const char *opt_name(unsigned num, bool *is_uint)
-{
-	static const struct {
-		unsigned num;
-		const char *name;
-		bool is_uint;
-	} t[] = {
-	    {1, "If-Match", false},
-	    {3, "Uri-Host", false},
-	    {4, "ETag", false},
-	    {5, "If-None-Match", false},
-	    {6, "Observe", true},
-	    {7, "Uri-Port", true},
-	    {8, "Location-Path", false},
-	    {11, "Uri-Path", false},
-	    {12, "Content-Format", true},
-	    {14, "Max-Age", true},
-	    {15, "Uri-Query", false},
-	    {17, "Accept", true},
-	    {20, "Location-Query", false},
-	    {23, "Block2", true},
-	    {27, "Block1", true},
-	    {28, "Size2", true},
-	    {35, "Proxy-Uri", false},
-	    {39, "Proxy-Scheme", false},
-	    {60, "Size1", true},
-	};
-
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		if (t[i].num == num) {
-			*is_uint = t[i].is_uint;
-			return t[i].name;
-		}
-	}
-	*is_uint = false;
-	return NULL;
-}
-
 static void print_answer(const uint8_t *buf, size_t len, bool hex,
 			 const uint8_t *req, size_t req_len)
 {
@@ -189,23 +151,7 @@ static void print_answer(const uint8_t *buf, size_t len, bool hex,
 		return;
 	}
 	printf("%s %u.%02u", tc_type_str(m.type), m.code >> 5, m.code & 31);
-	for (size_t i = 0; i < m.nopts; i++) {
-		bool is_uint;
-		const char *name = opt_name(m.opts[i].num, &is_uint);
-
-		if (name)
-			printf(" %s=", name);
-		else
-			printf(" o%u=", m.opts[i].num);
-		if (is_uint)
-			printf("%lu", tc_uint(m.opts[i].val, m.opts[i].len));
-		else
-			tc_print_bytes(stdout, m.opts[i].val, m.opts[i].len);
-	}
-	if (m.payload_len) {
-		fputs(" pl=", stdout);
-		tc_print_bytes(stdout, m.payload, m.payload_len);
-	}
+	tc_print_options(stdout, &m);
 	if ((m.type == TC_ACK || m.type == TC_RST) && m.mid != req_mid)
 		printf(" MID-MISMATCH");
 	/* A response (code class 2-5) must echo the token (§5.3.2). */

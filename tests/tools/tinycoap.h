@@ -236,4 +236,70 @@ static inline int tc_addr(const char *host, unsigned port,
 	return -1;
 }
 
+/* The options' names, and which are uints (RFC 7252 §5.10). */
+static inline const char *tc_opt_name(unsigned num, bool *is_uint)
+{
+	static const struct {
+		unsigned num;
+		const char *name;
+		bool is_uint;
+	} t[] = {
+	    {1, "If-Match", false},
+	    {3, "Uri-Host", false},
+	    {4, "ETag", false},
+	    {5, "If-None-Match", false},
+	    {6, "Observe", true},
+	    {7, "Uri-Port", true},
+	    {8, "Location-Path", false},
+	    {11, "Uri-Path", false},
+	    {12, "Content-Format", true},
+	    {14, "Max-Age", true},
+	    {15, "Uri-Query", false},
+	    {17, "Accept", true},
+	    {20, "Location-Query", false},
+	    {23, "Block2", true},
+	    {27, "Block1", true},
+	    {28, "Size2", true},
+	    {35, "Proxy-Uri", false},
+	    {39, "Proxy-Scheme", false},
+	    {60, "Size1", true},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (t[i].num == num) {
+			*is_uint = t[i].is_uint;
+			return t[i].name;
+		}
+	}
+	*is_uint = false;
+	return NULL;
+}
+
+/*
+ * " Name=value" for every option of @m (uint options as numbers, others as
+ * text or hex), then " pl=" and the payload: the one-line form both test
+ * peers print, so the scripts can match either.
+ */
+static inline void tc_print_options(FILE *f, const struct tc_msg *m)
+{
+	for (size_t i = 0; i < m->nopts; i++) {
+		bool is_uint;
+		const char *name = tc_opt_name(m->opts[i].num, &is_uint);
+
+		if (name)
+			fprintf(f, " %s=", name);
+		else
+			fprintf(f, " o%u=", m->opts[i].num);
+		if (is_uint)
+			fprintf(f, "%lu",
+				tc_uint(m->opts[i].val, m->opts[i].len));
+		else
+			tc_print_bytes(f, m->opts[i].val, m->opts[i].len);
+	}
+	if (m->payload_len) {
+		fputs(" pl=", f);
+		tc_print_bytes(f, m->payload, m->payload_len);
+	}
+}
+
 #endif
