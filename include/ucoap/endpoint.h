@@ -326,6 +326,16 @@ int ucoap_ep_request(struct ucoap_ep *ep, const struct ucoap_addr *to,
 		     struct ucoap_msg *req, uint32_t timeout_ms,
 		     ucoap_response_cb cb, void *user, uint16_t *mid_out);
 /*
+ * As ucoap_ep_request(), but @req's token goes out as given: an empty one
+ * stays empty (RFC 7252 §5.3.1 allows a zero-length token; the plugtest
+ * TD_COAP_CORE_12 asks for one), like ucoap_send(). The request is sent
+ * whole: no block-wise transfer (a Block2 answer reaches @cb as its first
+ * block).
+ */
+int ucoap_ep_request_as_is(struct ucoap_ep *ep, const struct ucoap_addr *to,
+			   struct ucoap_msg *req, uint32_t timeout_ms,
+			   ucoap_response_cb cb, void *user, uint16_t *mid_out);
+/*
  * Forget the open request with message id @mid: its callback runs now with
  * UCOAP_ERR_CANCELLED. Returns 0 or UCOAP_ERR_NOENT.
  */

@@ -270,6 +270,20 @@ int ucoap_ep_request(struct ucoap_ep *ep, const struct ucoap_addr *to,
 	return ucoap_ep_start_exchange(ep, to, req, &o, mid_out);
 }
 
+int ucoap_ep_request_as_is(struct ucoap_ep *ep, const struct ucoap_addr *to,
+			   struct ucoap_msg *req, uint32_t timeout_ms,
+			   ucoap_response_cb cb, void *user, uint16_t *mid_out)
+{
+	struct req_opts o = {.timeout_ms = timeout_ms,
+			     .cb = cb,
+			     .user = user,
+			     .default_cb = cb == NULL};
+
+	if (req && req->code == UCOAP_EMPTY)
+		return UCOAP_ERR_INVAL; /* that is a ping */
+	return ucoap_ep_start_exchange(ep, to, req, &o, mid_out);
+}
+
 int ucoap_ep_ping(struct ucoap_ep *ep, const struct ucoap_addr *to,
 		  ucoap_response_cb cb, void *user, uint16_t *mid_out)
 {
