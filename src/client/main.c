@@ -68,6 +68,11 @@ static const char usage_text[] =
     "-c\n"
     "      --if-match ETAG         If-Match option (hex; \"\" matches any)\n"
     "      --if-none-match         If-None-Match option\n"
+    "      --etag ETAG             ETag option (hex): is my copy still valid?\n"
+    "      --token HEX             the request's token, 0-8 bytes in hex "
+    "(\"\": "
+    "none;\n"
+    "                              default: 4 random bytes; not for observe)\n"
     "  -v, --verbose               print every option of the answer\n"
     "  -t, --timeout S             give up after S seconds (default 10; "
     "observe:\n"
@@ -363,8 +368,8 @@ static int run(struct ucoap_ep *ep, struct outcome *out, uint64_t deadline,
 	return 0;
 }
 
-/* An --if-match value: hex digits (an optional 0x), at most 8 bytes. */
-static int parse_etag(const char *s, uint8_t out[8], size_t *len)
+/* An --if-match, --etag or --token value: hex (an optional 0x), 0-8 bytes. */
+static int parse_hex(const char *s, uint8_t out[8], size_t *len)
 {
 	size_t n = 0;
 
@@ -393,6 +398,8 @@ int main(int argc, char **argv)
 	    {"accept", required_argument, NULL, 'A'},
 	    {"if-match", required_argument, NULL, 'M'},
 	    {"if-none-match", no_argument, NULL, 'I'},
+	    {"etag", required_argument, NULL, 'E'},
+	    {"token", required_argument, NULL, 'T'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"count", required_argument, NULL, 'C'},
 	    {"seconds", required_argument, NULL, 'S'},
@@ -413,7 +420,10 @@ int main(int argc, char **argv)
 	int accept = UCOAP_CF_NONE, cmd = CMD_REQUEST, sfd = -1;
 	uint8_t etag[8];
 	size_t etag_len = 0;
-	bool if_match = false, if_none_match = false;
+	uint8_t req_etag[8], token[UCOAP_TOKEN_MAX];
+	size_t req_etag_len = 0, token_len = 0;
+	bool if_match = false, if_none_match = false, has_etag = false;
+	bool has_token = false;
 	uint32_t handle = 0;
 	uint64_t deadline;
 	sigset_t sigs;
@@ -469,7 +479,7 @@ int main(int argc, char **argv)
 						   optarg);
 			break;
 		case 'M':
-			if (parse_etag(optarg, etag, &etag_len) < 0)
+			if (parse_hex(optarg, etag, &etag_len) < 0)
 				return usage_error("bad ETag '%s' (1-8 bytes "
 						   "in hex)",
 						   optarg);
@@ -477,6 +487,21 @@ int main(int argc, char **argv)
 			break;
 		case 'I':
 			if_none_match = true;
+			break;
+		case 'E':
+			if (parse_hex(optarg, req_etag, &req_etag_len) < 0 ||
+			    !req_etag_len)
+				return usage_error("bad ETag '%s' (1-8 bytes "
+						   "in hex)",
+						   optarg);
+			has_etag = true;
+			break;
+		case 'T':
+			if (parse_hex(optarg, token, &token_len) < 0)
+				return usage_error("bad token '%s' (0-8 bytes "
+						   "in hex)",
+						   optarg);
+			has_token = true;
 			break;
 		case 'v':
 			out.verbose = true;
@@ -522,6 +547,9 @@ int main(int argc, char **argv)
 				   "--count and --seconds are for observe");
 	if (!method)
 		return usage_error("unknown method '%s'", argv[optind]);
+	/* RFC 7641 §3.1: the observation's token is the endpoint's own. */
+	if (has_token && cmd == CMD_OBSERVE)
+		return usage_error("%s", "--token is not for observe");
 	if (payload && payload_file)
 		return usage_error("%s", "-p and -f exclude each other");
 	if (client_uri_parse(&uri, argv[optind + 1], &why) < 0) {
@@ -550,7 +578,9 @@ int main(int argc, char **argv)
 	    (if_match &&
 	     ucoap_msg_add_opt(&req, UCOAP_OPT_IF_MATCH, etag, etag_len) < 0) ||
 	    (if_none_match &&
-	     ucoap_msg_add_opt(&req, UCOAP_OPT_IF_NONE_MATCH, NULL, 0) < 0)) {
+	     ucoap_msg_add_opt(&req, UCOAP_OPT_IF_NONE_MATCH, NULL, 0) < 0) ||
+	    (has_etag && ucoap_msg_add_opt(&req, UCOAP_OPT_ETAG, req_etag,
+					   req_etag_len) < 0)) {
 		fprintf(stderr, "coapbridge-client: too many options\n");
 		return EXIT_USAGE;
 	}
@@ -607,7 +637,15 @@ int main(int argc, char **argv)
 		out.observing = true;
 		rc =
 		    ucoap_ep_observe(ep, &to, &req, on_response, &out, &handle);
+	} else if (rc == 0 && has_token && !token_len) {
+		/* RFC 7252 §5.3.1: a zero-length token, sent as it is. */
+		rc = ucoap_ep_request_as_is(ep, &to, &req,
+					    cfg.request_timeout_ms, on_response,
+					    &out, &mid);
 	} else if (rc == 0) {
+		/* A given token is used as given, else a random one. */
+		req.token_len = (uint8_t)token_len;
+		memcpy(req.token, token, token_len);
 		rc = ucoap_ep_request(ep, &to, &req, cfg.request_timeout_ms,
 				      on_response, &out, &mid);
 	}

@@ -129,6 +129,12 @@ check "a token of 1-8 bytes" ' CON GET /separate mid=[0-9]+ tkl=[1-8] ' "$R"
 check_eq "displays the separate answer" $'2.05 Content\nType: separate response' "$OUT"
 td_end
 
+td TD_COAP_CORE_12 client "$CL --token ''"
+cl c12 -v --token '' get "$U/test"
+check "CON GET /test with a zero-length token" ' CON GET /test mid=[0-9]+ tkl=0 ' "$R"
+check "displays the answer (matched on the empty token)" $'^2\\.05 Content\nContent-Format: 0\n.+$' "$OUT"
+td_end
+
 td TD_COAP_CORE_13 client "$CL get /seg1/seg2/seg3"
 cl c13 get "$U/seg1/seg2/seg3"
 check "GET /seg1/seg2/seg3" ' CON GET /seg1/seg2/seg3 ' "$R"
@@ -172,6 +178,21 @@ check_eq "displays text/plain" $'2.05 Content\nContent-Format: 0\nmulti-format: 
 cl c20b -v -A xml get "$U/multi-format"
 check "Accept 41 sent" ' CON GET /multi-format .*Accept=41' "$R"
 check_eq "displays application/xml" $'2.05 Content\nContent-Format: 41\n<multi-format>application/xml</multi-format>' "$OUT"
+td_end
+
+td TD_COAP_CORE_21 client "$CL --etag"
+cl c21a -v get "$U/validate"
+e1=$(sed -nE 's/^ETag: 0x([0-9a-f]+)$/\1/p' <<<"$OUT")
+check "displays 2.05 with an ETag" '^[0-9a-f]{2,16}$' "$e1"
+cl c21b -v --etag "${e1:-00}" get "$U/validate"
+check "ETag E1 sent" " CON GET /validate .*ETag=(0x)?${e1:-none}" "$R"
+check_eq "displays 2.03 with E1 and no payload" "$(printf '2.03 Valid\nETag: 0x%s' "${e1:-none}")" "$OUT"
+cl c21c put -c text -p "client etag update" "$U/validate"
+cl c21d -v --etag "${e1:-00}" get "$U/validate"
+e2=$(sed -nE 's/^ETag: 0x([0-9a-f]+)$/\1/p' <<<"$OUT")
+check "after a PUT: displays 2.05, another ETag" '^[0-9a-f]{2,16}$' "$e2"
+check_not "after a PUT: not E1" "^${e1:-none}\$" "${e2:-${e1:-none}}"
+check "after a PUT: displays the new payload" $'^2\\.05 Content\n(.*\n)*client etag update$' "$OUT"
 td_end
 
 td TD_COAP_CORE_22 client "$CL --if-match"
@@ -328,6 +349,25 @@ cl l02 discover "$U?rt=Type1"
 check "Uri-Query rt=Type1" ' CON GET /.well-known/core .*Uri-Query=rt=Type1' "$R"
 check_eq "displays the Type1 links" $'2.05 Content\n</link1>;rt="Type1 Type2";if="If1";ct=0,</link3>;rt="Type1 Type3";if="foo";ct=0' "$OUT"
 td_end
+
+# link_td ID QUERY EXPECTED: discover with ?QUERY; the Uri-Query sent and
+# the links displayed.
+link_td() {
+	td "$1" client "$CL discover ?$2"
+	cl "$1" discover "$U?$2"
+	check "Uri-Query $2" " CON GET /\\.well-known/core .*Uri-Query=${2//\*/\\*}\$" "$R"
+	check_eq "displays only the matching links" "$(printf '2.05 Content\n%s' "$3")" "$OUT"
+	td_end
+}
+L1='</link1>;rt="Type1 Type2";if="If1";ct=0'
+L2='</link2>;rt="Type2 Type3";if="If2";ct=0'
+L3='</link3>;rt="Type1 Type3";if="foo";ct=0'
+link_td TD_COAP_LINK_03 'rt=*' '</seg1/seg2/seg3>;rt="";ct=0,</large>;rt="block";ct=0;sz=2048,</large-update>;rt="block",</large-create>;rt="block",</large-post>;rt="block";ct=0,</obs>;rt="observe";ct=0;obs,</obs-non>;rt="observe";ct=0;obs,</obs-large>;rt="observe";ct=0;sz=1300;obs,</obs-pumping>;rt="observe";ct=0;obs,'"$L1,$L2,$L3"
+link_td TD_COAP_LINK_04 'rt=Type2' "$L1,$L2"
+link_td TD_COAP_LINK_05 'if=If*' "$L1,$L2"
+link_td TD_COAP_LINK_06 'sz=*' '</large>;rt="block";ct=0;sz=2048,</obs-large>;rt="observe";ct=0;sz=1300;obs'
+link_td TD_COAP_LINK_07 'href=/link1' "$L1"
+link_td TD_COAP_LINK_08 'href=/link*' "$L1,$L2,$L3"
 
 td TD_COAP_LINK_09 client "$CL discover, get /path, get /path/sub1"
 cl l09 discover "$U"
