@@ -39,13 +39,15 @@
 
 static const char usage_text[] =
     "usage: coapbridge-plugtest-server [-p PORT] [-A ADDRESS] [-i MS] [-a MS] "
-    "[-v]\n"
+    "[-m S] [-v]\n"
     "  -p, --port PORT       UDP port (default 5683)\n"
     "  -A, --address ADDR    bind to this address only (default: [::], "
     "dual-stack)\n"
     "  -i, --interval MS     period of the observable resources' changes\n"
     "                        (default 5000)\n"
     "  -a, --ack-timeout MS  ACK_TIMEOUT of our CON messages (default 2000)\n"
+    "  -m, --max-age S       Max-Age of the observable resources' answers\n"
+    "                        (default: none, i.e. 60)\n"
     "  -v, --verbose         print every request received\n"
     "  -h, --help            show this help\n";
 
@@ -487,6 +489,8 @@ static struct observable obs_pumping = {.kind = OBS_PUMPING, .con = true};
 static struct observable *const observables[] = {&obs, &obs_non, &obs_large,
 						 &obs_pumping};
 static unsigned ticks;
+/* -m: a short Max-Age makes observers re-register soon (TD_COAP_OBS_04). */
+static long obs_max_age = -1;
 
 /* The periodic change: a new text value of the resource's kind. */
 static void observable_change(struct observable *o)
@@ -543,6 +547,9 @@ static void on_observable(const struct ucoap_msg *req, void *user)
 		ucoap_msg_init(&resp, UCOAP_TYPE_ACK, UCOAP_CONTENT);
 		ucoap_msg_add_uint(&resp, UCOAP_OPT_CONTENT_FORMAT,
 				   (uint32_t)o->b.cf);
+		if (obs_max_age >= 0)
+			ucoap_msg_add_uint(&resp, UCOAP_OPT_MAX_AGE,
+					   (uint32_t)obs_max_age);
 		if (o->b.len > 1024) {
 			etag_of(o->version, etag);
 			ucoap_msg_add_opt(&resp, UCOAP_OPT_ETAG, etag, 4);
@@ -820,6 +827,7 @@ int main(int argc, char **argv)
 	    {"address", required_argument, NULL, 'A'},
 	    {"interval", required_argument, NULL, 'i'},
 	    {"ack-timeout", required_argument, NULL, 'a'},
+	    {"max-age", required_argument, NULL, 'm'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -834,8 +842,8 @@ int main(int argc, char **argv)
 	char *end;
 
 	ucoap_ep_config_init(&cfg);
-	while ((opt = getopt_long(argc, argv, "p:A:i:a:vh", longopts, NULL)) !=
-	       -1) {
+	while ((opt = getopt_long(argc, argv, "p:A:i:a:m:vh", longopts,
+				  NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			port = strtoul(optarg, &end, 10);
@@ -856,6 +864,12 @@ int main(int argc, char **argv)
 			cfg.ack_timeout_ms =
 			    (uint32_t)strtoul(optarg, &end, 10);
 			if (*end || end == optarg || cfg.ack_timeout_ms < 10)
+				goto usage;
+			break;
+		case 'm':
+			obs_max_age = strtol(optarg, &end, 10);
+			if (*end || end == optarg || obs_max_age < 0 ||
+			    obs_max_age > 86400)
 				goto usage;
 			break;
 		case 'v':

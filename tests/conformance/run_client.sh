@@ -235,6 +235,26 @@ check "NON GET with Observe 0" ' NON GET /obs-non mid=[0-9]+ tkl=[1-8] len=0 Obs
 check_eq "three answers displayed" 3 "$(grep -c '^2\.05 Content$' <<<"$OUT")"
 td_end
 
+td TD_COAP_OBS_04 client "$CL observe; plugtest server -m 1 restarted (observers lost)"
+# Max-Age 1 and no changes: the client hears nothing after the first
+# answer. The server restarts on the same port, forgetting its observers;
+# RFC 7641 §3.3.1: Max-Age (+ a margin) later the client asks again.
+start_plugtest obs4 -m 1 -i 3600000
+"$COAPBRIDGE_CLIENT" -v observe --seconds 4.5 "coap://127.0.0.1:${SRV_PORT[obs4]}/obs" >"$WORK/o04.out" 2>&1 &
+pid=$!
+sleep 0.7
+stop_plugtest obs4
+WANT_PORT=${SRV_PORT[obs4]} start_plugtest obs4b -m 1 -i 3600000
+wait "$pid"
+OUT=$(cat "$WORK/o04.out")
+r1=$(grep -m1 ' CON GET /obs .* Observe=0' "$WORK/obs4.log" | sed -E 's/ mid=[0-9]+//')
+r2=$(grep -m1 ' CON GET /obs .* Observe=0' "$WORK/obs4b.log" | sed -E 's/ mid=[0-9]+//')
+check "registered (GET Observe 0)" '^127\.0\.0\.1:[0-9]+ CON GET /obs tkl=[1-8] len=0 Observe=0$' "$r1"
+check_eq "re-registered with the restarted server: same client, token length" "$r1" "$r2"
+check_eq "displays both answers with Observe" 2 "$(grep -c '^Observe: ' <<<"$OUT")"
+stop_plugtest obs4b
+td_end
+
 # obs_client_end NAME CHANGE...: observe /obs while CHANGE (a rawcoap
 # request) ends the observation.
 obs_client_end() {
