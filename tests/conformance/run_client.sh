@@ -147,6 +147,54 @@ check "three Uri-Query options" ' CON GET /query .*Uri-Query=first=1 Uri-Query=s
 check_eq "displays the answer" $'2.05 Content\nfirst=1&second=2&third=3' "$OUT"
 td_end
 
+# lossy_cl NAME LOSSY_OPTS PATH: the client GETs PATH through tests/tools
+# lossy (LOSSY_OPTS: which datagrams it loses) to the plugtest server
+# "lossy" (ACK_TIMEOUT 100 ms: its retransmissions come soon); LOG is
+# lossy's log of every datagram, OUT what the client displayed.
+lossy_cl() {
+	local name=$1 opts=$2 path=$3 lp pid
+	lp=$("$FREEPORT") || die freeport
+	# shellcheck disable=SC2086
+	"$TOOLS_DIR/lossy" $opts "$lp" "${SRV_PORT[lossy]}" >"$WORK/$name.lossy" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		grep -q '^ready$' "$WORK/$name.lossy" && break
+		sleep 0.05
+	done
+	"$COAPBRIDGE_CLIENT" get "coap://127.0.0.1:$lp/$path" >"$WORK/$name.out" 2>"$WORK/$name.err"
+	sleep 0.3 # the server's retransmission, if any, and our ACK of it
+	kill -TERM "$pid"
+	wait "$pid" 2>/dev/null
+	LOG=$(grep -v '^ready$' "$WORK/$name.lossy")
+	OUT=$(cat "$WORK/$name.out")
+}
+start_plugtest lossy -a 100
+
+td TD_COAP_CORE_15 client "$CL get through tests/tools/lossy (request lost; response lost)"
+lossy_cl c15a "-c 1" test
+m=$(sed -nE '1s/^c>s drop CON 0\.01 mid=([0-9]+) .*/\1/p' <<<"$LOG")
+check "request lost, then retransmitted with the same MID" $'^c>s drop CON 0\\.01 mid='"${m:-none}"$' [^\n]*\nc>s pass CON 0\\.01 mid='"${m:-none}"$' [^\n]*\ns>c pass ACK 2\\.05 mid='"${m:-none}"' ' "$LOG"
+check "displays the answer" $'^2\\.05 Content\n.+' "$OUT"
+lossy_cl c15b "-s 1" test
+m=$(sed -nE '1s/^c>s pass CON 0\.01 mid=([0-9]+) .*/\1/p' <<<"$LOG")
+check "response lost: the request again with the same MID, the same ACK 2.05" $'^c>s pass CON 0\\.01 mid='"${m:-none}"$' [^\n]*\ns>c drop ACK 2\\.05 mid='"${m:-none}"$' [^\n]*\nc>s pass CON 0\\.01 mid='"${m:-none}"$' [^\n]*\ns>c pass ACK 2\\.05 mid='"${m:-none}"' ' "$LOG"
+check_eq "displays the answer once" 1 "$(grep -c '^2\.05 Content$' <<<"$OUT")"
+td_end
+
+td TD_COAP_CORE_16 client "$CL get /separate through tests/tools/lossy (request lost; separate CON lost)"
+lossy_cl c16a "-c 1" separate
+m=$(sed -nE '1s/^c>s drop CON 0\.01 mid=([0-9]+) .*/\1/p' <<<"$LOG")
+check "request lost, retransmitted with the same MID, empty ACK" $'^c>s drop CON 0\\.01 mid='"${m:-none}"$' [^\n]*\nc>s pass CON 0\\.01 mid='"${m:-none}"$' [^\n]*\ns>c pass ACK 0\\.00 mid='"${m:-none}"' ' "$LOG"
+x=$(sed -nE 's/^s>c pass CON 2\.05 mid=([0-9]+) .*/\1/p' <<<"$LOG" | head -n1)
+check "the separate CON 2.05 ACKed" "(^|"$'\n'")c>s pass ACK 0\\.00 mid=${x:-none} " "$LOG"
+check_eq "displays the separate answer" $'2.05 Content\nType: separate response' "$OUT"
+lossy_cl c16b "-s 2" separate
+x=$(sed -nE 's/^s>c drop CON 2\.05 mid=([0-9]+) .*/\1/p' <<<"$LOG")
+check "separate CON lost, retransmitted with its MID, then ACKed" $'s>c drop CON 2\\.05 mid='"${x:-none}"$' [^\n]*\ns>c pass CON 2\\.05 mid='"${x:-none}"$' [^\n]*\nc>s pass ACK 0\\.00 mid='"${x:-none}"' ' "$LOG"
+check_eq "displays the separate answer once" $'2.05 Content\nType: separate response' "$OUT"
+td_end
+stop_plugtest lossy
+
 td TD_COAP_CORE_17 client "$CL -n get /separate; coap-server-notls -n /async?1"
 cl c17 -n get "$U/separate"
 check "NON GET /separate" ' NON GET /separate ' "$R"
