@@ -147,12 +147,15 @@ check "three Uri-Query options" ' CON GET /query .*Uri-Query=first=1 Uri-Query=s
 check_eq "displays the answer" $'2.05 Content\nfirst=1&second=2&third=3' "$OUT"
 td_end
 
-# lossy_cl NAME LOSSY_OPTS PATH: the client GETs PATH through tests/tools
+# lossy_cl NAME LOSSY_OPTS PATH [ARGS...]: the client (ARGS, default get)
+# asks for PATH through tests/tools
 # lossy (LOSSY_OPTS: which datagrams it loses) to the plugtest server
 # "lossy" (ACK_TIMEOUT 100 ms: its retransmissions come soon); LOG is
 # lossy's log of every datagram, OUT what the client displayed.
 lossy_cl() {
 	local name=$1 opts=$2 path=$3 lp pid
+	shift 3
+	[ $# -gt 0 ] || set -- get
 	lp=$("$FREEPORT") || die freeport
 	# shellcheck disable=SC2086
 	"$TOOLS_DIR/lossy" $opts "$lp" "${SRV_PORT[lossy]}" >"$WORK/$name.lossy" 2>&1 &
@@ -161,14 +164,14 @@ lossy_cl() {
 		grep -q '^ready$' "$WORK/$name.lossy" && break
 		sleep 0.05
 	done
-	"$COAPBRIDGE_CLIENT" get "coap://127.0.0.1:$lp/$path" >"$WORK/$name.out" 2>"$WORK/$name.err"
+	"$COAPBRIDGE_CLIENT" "$@" "coap://127.0.0.1:$lp/$path" >"$WORK/$name.out" 2>"$WORK/$name.err"
 	sleep 0.3 # the server's retransmission, if any, and our ACK of it
 	kill -TERM "$pid"
 	wait "$pid" 2>/dev/null
 	LOG=$(grep -v '^ready$' "$WORK/$name.lossy")
 	OUT=$(cat "$WORK/$name.out")
 }
-start_plugtest lossy -a 100
+start_plugtest lossy -a 100 -i 300
 
 td TD_COAP_CORE_15 client "$CL get through tests/tools/lossy (request lost; response lost)"
 lossy_cl c15a "-c 1" test
@@ -192,6 +195,16 @@ lossy_cl c16b "-s 2" separate
 x=$(sed -nE 's/^s>c drop CON 2\.05 mid=([0-9]+) .*/\1/p' <<<"$LOG")
 check "separate CON lost, retransmitted with its MID, then ACKed" $'s>c drop CON 2\\.05 mid='"${x:-none}"$' [^\n]*\ns>c pass CON 2\\.05 mid='"${x:-none}"$' [^\n]*\nc>s pass ACK 0\\.00 mid='"${x:-none}"' ' "$LOG"
 check_eq "displays the separate answer once" $'2.05 Content\nType: separate response' "$OUT"
+td_end
+td TD_COAP_OBS_11 client "$CL observe --count 3 through tests/tools/lossy (a CON notification lost)"
+lossy_cl o11 "-s 2" obs -v observe --count 3
+x=$(sed -nE 's/^s>c drop CON 2\.05 mid=([0-9]+) .*/\1/p' <<<"$LOG")
+check "a CON notification lost, retransmitted with its MID, then ACKed" $'s>c drop CON 2\\.05 mid='"${x:-none}"$' [^\n]*\ns>c pass CON 2\\.05 mid='"${x:-none}"$' [^\n]*\nc>s pass ACK 0\\.00 mid='"${x:-none}"' ' "$LOG"
+check_eq "three answers displayed" 3 "$(grep -c '^2\.05 Content$' <<<"$OUT")"
+obsv=$(sed -nE 's/^Observe: ([0-9]+)$/\1/p' <<<"$OUT" | tr '\n' ' ')
+check "with rising Observe numbers" '^([0-9]+) ([0-9]+) ([0-9]+) $' "$obsv"
+read -r v1 v2 v3 <<<"$obsv"
+check_eq "rising" 1 "$(( ${v1:-0} < ${v2:-0} && ${v2:-0} < ${v3:-0} ))"
 td_end
 stop_plugtest lossy
 
