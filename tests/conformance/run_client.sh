@@ -206,6 +206,31 @@ check "with rising Observe numbers" '^([0-9]+) ([0-9]+) ([0-9]+) $' "$obsv"
 read -r v1 v2 v3 <<<"$obsv"
 check_eq "rising" 1 "$(( ${v1:-0} < ${v2:-0} && ${v2:-0} < ${v3:-0} ))"
 td_end
+td TD_COAP_OBS_06 client "$CL observe, its cancel lost; a second $CL (the client rebooted) behind the same tests/tools/lossy port"
+# The first client's GET Observe 1 is lost, so the server keeps
+# notifying; the rebooted client (same address as the server sees it)
+# does not know the token and answers with RST (RFC 7641 §3.6).
+lp=$("$FREEPORT") || die freeport
+"$TOOLS_DIR/lossy" -c 2 "$lp" "${SRV_PORT[lossy]}" >"$WORK/o06.lossy" 2>&1 &
+lpid=$!
+for _ in $(seq 100); do
+	grep -q '^ready$' "$WORK/o06.lossy" && break
+	sleep 0.05
+done
+"$COAPBRIDGE_CLIENT" observe --count 1 "coap://127.0.0.1:$lp/obs" >"$WORK/o06a.out" 2>&1
+"$COAPBRIDGE_CLIENT" get "coap://127.0.0.1:$lp/separate" >"$WORK/o06b.out" 2>&1
+n1=$(grep -c '(notification)$' "$WORK/lossy.log")
+sleep 0.8 # two intervals and more: no notification to it any longer
+n2=$(grep -c '(notification)$' "$WORK/lossy.log")
+kill -TERM "$lpid"
+wait "$lpid" 2>/dev/null
+LOG=$(grep -v '^ready$' "$WORK/o06.lossy")
+check "its cancel (GET Observe 1) lost" $'^c>s pass CON 0\\.01 [^\n]*\ns>c pass ACK 2\\.05 [^\n]*\nc>s drop CON 0\\.01 ' "$LOG"
+x=$(sed -nE 's/^c>s pass RST 0\.00 mid=([0-9]+) .*/\1/p' <<<"$LOG" | head -n1)
+check "the rebooted client answers a CON notification with RST" "(^|"$'\n'")s>c pass CON 2\\.05 mid=${x:-none} " "$LOG"
+check_eq "the rebooted client's own request answered" $'2.05 Content\nType: separate response' "$(cat "$WORK/o06b.out")"
+check_eq "no notification after that" "$n1" "$n2"
+td_end
 stop_plugtest lossy
 
 td TD_COAP_CORE_17 client "$CL -n get /separate; coap-server-notls -n /async?1"
