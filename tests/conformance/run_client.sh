@@ -231,6 +231,38 @@ check "the rebooted client answers a CON notification with RST" "(^|"$'\n'")s>c 
 check_eq "the rebooted client's own request answered" $'2.05 Content\nType: separate response' "$(cat "$WORK/o06b.out")"
 check_eq "no notification after that" "$n1" "$n2"
 td_end
+td TD_COAP_OBS_05 client "$CL observe, then SIGKILL (client off), behind tests/tools/lossy; plugtest server -a 20"
+start_plugtest off -a 20 -i 300
+lp=$("$FREEPORT") || die freeport
+"$TOOLS_DIR/lossy" "$lp" "${SRV_PORT[off]}" >"$WORK/o05.lossy" 2>&1 &
+lpid=$!
+for _ in $(seq 100); do
+	grep -q '^ready$' "$WORK/o05.lossy" && break
+	sleep 0.05
+done
+"$COAPBRIDGE_CLIENT" observe --seconds 10 "coap://127.0.0.1:$lp/obs" >"$WORK/o05.out" 2>&1 &
+cpid=$!
+for _ in $(seq 100); do
+	grep -q '^2\.05 Content$' "$WORK/o05.out" && break
+	sleep 0.05
+done
+kill -KILL "$cpid"
+wait "$cpid" 2>/dev/null
+# ACK_TIMEOUT 20 ms: MAX_RETRANSMIT retransmissions take under a second.
+sleep 1.5
+n1=$(grep -c '(notification)$' "$WORK/off.log")
+sleep 0.8
+n2=$(grep -c '(notification)$' "$WORK/off.log")
+kill -TERM "$lpid"
+wait "$lpid" 2>/dev/null
+stop_plugtest off
+LOG=$(grep -v '^ready$' "$WORK/o05.lossy")
+check "registered, answered" $'^c>s pass CON 0\\.01 [^\n]*\ns>c pass ACK 2\\.05 ' "$LOG"
+check_eq "switched off: nothing more from the client" 1 "$(grep -c '^c>s ' <<<"$LOG")"
+x=$(sed -nE 's/^s>c pass CON 2\.05 mid=([0-9]+) .*/\1/p' <<<"$LOG" | head -n1)
+check "a CON notification retransmitted with its MID" "^[2-9]$" "$(grep -c "^s>c pass CON 2\\.05 mid=${x:-none} " <<<"$LOG")"
+check_eq "then the server gives up: no notification any longer" "$n1" "$n2"
+td_end
 stop_plugtest lossy
 
 td TD_COAP_CORE_17 client "$CL -n get /separate; coap-server-notls -n /async?1"
