@@ -44,6 +44,9 @@ static const char usage_text[] =
     "URI\n"
     "       coapbridge-client discover [OPTIONS] coap://HOST[:PORT][?FILTER]"
     "\n"
+    "       coapbridge-client ping [OPTIONS] coap://HOST[:PORT]\n"
+    "ping sends an empty CON (a CoAP ping) and prints \"pong\" when the "
+    "RST comes.\n"
     "observe prints every notification (RFC 7641) until N came, S seconds "
     "passed,\n"
     "the server ended it or SIGINT/SIGTERM, then cancels it (GET with "
@@ -149,12 +152,13 @@ struct outcome {
 	int exit_status;
 	bool verbose;
 	bool observing; /* observe: the observation is open */
+	bool pinging;   /* ping: the RST is the answer wanted */
 	bool answered;  /* the callback ran at least once */
 	unsigned notifications, max_notifications;
 };
 
-static const char *const subcommands[] = {"observe", "discover"};
-enum { CMD_REQUEST, CMD_OBSERVE, CMD_DISCOVER };
+static const char *const subcommands[] = {"observe", "discover", "ping"};
+enum { CMD_REQUEST, CMD_OBSERVE, CMD_DISCOVER, CMD_PING };
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -230,6 +234,13 @@ static void on_response(struct ucoap_ep *ep, int status,
 	out->done = true;
 	out->answered = true;
 	if (status == UCOAP_ERR_RST) {
+		/* §4.3: a peer that is alive rejects an empty CON with RST. */
+		if (out->pinging) {
+			printf("pong\n");
+			fflush(stdout);
+			out->exit_status = 0;
+			return;
+		}
 		out->exit_status = EXIT_RESET;
 		return;
 	}
@@ -633,7 +644,10 @@ int main(int argc, char **argv)
 			    to.ss.ss_family == AF_INET6 ? "::" : "0.0.0.0", 0);
 	if (rc == 0)
 		rc = ucoap_ep_start_at(ep, &local);
-	if (rc == 0 && cmd == CMD_OBSERVE) {
+	if (rc == 0 && cmd == CMD_PING) {
+		out.pinging = true;
+		rc = ucoap_ep_ping(ep, &to, on_response, &out, &mid);
+	} else if (rc == 0 && cmd == CMD_OBSERVE) {
 		out.observing = true;
 		rc =
 		    ucoap_ep_observe(ep, &to, &req, on_response, &out, &handle);

@@ -196,6 +196,14 @@ x=$(sed -nE 's/^s>c drop CON 2\.05 mid=([0-9]+) .*/\1/p' <<<"$LOG")
 check "separate CON lost, retransmitted with its MID, then ACKed" $'s>c drop CON 2\\.05 mid='"${x:-none}"$' [^\n]*\ns>c pass CON 2\\.05 mid='"${x:-none}"$' [^\n]*\nc>s pass ACK 0\\.00 mid='"${x:-none}"' ' "$LOG"
 check_eq "displays the separate answer once" $'2.05 Content\nType: separate response' "$OUT"
 td_end
+td TD_COAP_CORE_31 client "$CL ping through tests/tools/lossy"
+lossy_cl c31 "" "" ping
+m=$(sed -nE '1s/^c>s pass CON 0\.00 mid=([0-9]+).*/\1/p' <<<"$LOG")
+check "an empty CON, answered by an RST with the same MID" $'^c>s pass CON 0\\.00 mid='"${m:-none}"$'[^\n]*\ns>c pass RST 0\\.00 mid='"${m:-none}"'( |$)' "$LOG"
+check_eq "nothing else on the wire" 2 "$(grep -c . <<<"$LOG")"
+check_eq "displays pong" pong "$OUT"
+td_end
+
 td TD_COAP_OBS_11 client "$CL observe --count 3 through tests/tools/lossy (a CON notification lost)"
 lossy_cl o11 "-s 2" obs -v observe --count 3
 x=$(sed -nE 's/^s>c drop CON 2\.05 mid=([0-9]+) .*/\1/p' <<<"$LOG")
