@@ -260,7 +260,21 @@ static int scan_text(struct gw_scan *s, const char *text, size_t size,
 	const char *key = NULL, *cand = NULL;
 	size_t key_len = 0, cand_len = 0;
 	int rc = 0;
+	const char *raw_nul = memchr(text, '\0', size);
 
+	/*
+	 * libconfig's scanner reads a NUL byte as the end of the text: a path
+	 * after @include would open something other than what we checked
+	 * (the fuzzer found "sub\0..." reaching a directory, and the exit
+	 * that comes with it). A config file is text: refuse it whole.
+	 */
+	if (raw_nul) {
+		for (const char *q = text; q < raw_nul; q++)
+			line += *q == '\n';
+		fatal(s, as_file, line, "contains a NUL byte: not a text file",
+		      "", NULL);
+		return 0;
+	}
 	while (p < end && rc == 0) {
 		char c = *p;
 

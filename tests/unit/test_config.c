@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -561,6 +562,39 @@ START_TEST(homeassistant_rules)
 END_TEST
 
 /* The shipped configs must load as they are. */
+/*
+ * A NUL byte ends libconfig's text early: "@include \"sub\0...\"" would
+ * open "sub" (here a directory, and libconfig 1.5 exits on that). Found by
+ * fuzz_config; the file is refused before libconfig sees it.
+ */
+START_TEST(nul_byte_refused)
+{
+	static const char text[] = "gateway = { id = \"x\"; };\n"
+				   "@include \"sub\0\0\"\n";
+	char dir[] = "/tmp/test_config_nul_XXXXXX", path[256], sub[256];
+	struct gw_config *cfg = NULL;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	snprintf(path, sizeof(path), "%s/a.conf", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, sizeof(text) - 1, f),
+			  sizeof(text) - 1);
+	fclose(f);
+	ck_assert_int_eq(load(path, &cfg), -EINVAL);
+	ck_assert_ptr_null(cfg);
+	ck_assert_uint_eq(n_reports, 1);
+	ck_assert_ptr_nonnull(
+	    strstr(reports[0], ":2: contains a NUL byte: not a text file"));
+	unlink(path);
+	rmdir(sub);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(shipped_configs)
 {
 	struct gw_config *c;
@@ -608,6 +642,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, password_missing);
 	tcase_add_test(tc, syntax_error);
 	tcase_add_test(tc, homeassistant_rules);
+	tcase_add_test(tc, nul_byte_refused);
 	tcase_add_test(tc, shipped_configs);
 	suite_add_tcase(s, tc);
 	return s;
