@@ -40,8 +40,9 @@ enum {
 static const char usage_text[] =
     "usage: coapbridge-client get|put|post|delete [OPTIONS] "
     "coap://HOST[:PORT]/PATH?QUERY\n"
-    "       coapbridge-client observe [--count N] [--seconds S] [OPTIONS] "
-    "URI\n"
+    "       coapbridge-client observe [--count N] [--seconds S] "
+    "[--get-after K]\n"
+    "                                 [OPTIONS] URI\n"
     "       coapbridge-client discover [OPTIONS] coap://HOST[:PORT][?FILTER]"
     "\n"
     "       coapbridge-client ping [OPTIONS] coap://HOST[:PORT]\n"
@@ -51,6 +52,10 @@ static const char usage_text[] =
     "passed,\n"
     "the server ended it or SIGINT/SIGTERM, then cancels it (GET with "
     "Observe 1).\n"
+    "--get-after K: after the Kth notification, also send a plain GET of "
+    "the URI\n"
+    "on another token and print its answer after \"get: \"; the "
+    "observation goes on.\n"
     "discover prints the server's /.well-known/core (RFC 6690), filtered "
     "by the\n"
     "query (rt=..., if=..., href=...).\n"
@@ -155,6 +160,7 @@ struct outcome {
 	bool pinging;   /* ping: the RST is the answer wanted */
 	bool answered;  /* the callback ran at least once */
 	unsigned notifications, max_notifications;
+	const char *label; /* printed before the code ("get: ") */
 };
 
 static const char *const subcommands[] = {"observe", "discover", "ping"};
@@ -257,7 +263,8 @@ static void on_response(struct ucoap_ep *ep, int status,
 		return;
 	}
 	name = code_name(resp->code);
-	printf("%s%s%s\n", ucoap_code_str(resp->code, code), name ? " " : "",
+	printf("%s%s%s%s\n", out->label ? out->label : "",
+	       ucoap_code_str(resp->code, code), name ? " " : "",
 	       name ? name : "");
 	if (out->verbose)
 		print_options(resp);
@@ -346,13 +353,49 @@ static uint64_t now_ms(void)
 }
 
 /*
+ * observe --get-after: a plain GET of the observed resource on a token of
+ * its own, sent once the observation has had @after notifications
+ * (RFC 7641 §3.1: it must not cancel the observation).
+ */
+struct plain_get {
+	unsigned after;
+	bool sent;
+	struct ucoap_msg req; /* the observation's request before Observe */
+	const struct ucoap_addr *to;
+	uint32_t timeout_ms;
+	struct outcome out;
+	uint16_t mid;
+};
+
+static void plain_get_send(struct ucoap_ep *ep, const struct outcome *obs,
+			   struct plain_get *g)
+{
+	int rc;
+
+	if (!g || g->sent || obs->notifications < g->after)
+		return;
+	g->sent = true;
+	/* Token length 0: the endpoint draws a fresh random token. */
+	g->req.token_len = 0;
+	g->req.mid = 0;
+	rc = ucoap_ep_request(ep, g->to, &g->req, g->timeout_ms, on_response,
+			      &g->out, &g->mid);
+	if (rc < 0) {
+		fprintf(stderr, "coapbridge-client: get: %s\n",
+			ucoap_strerror(rc));
+		g->out.exit_status = EXIT_ERROR;
+		g->out.done = true;
+	}
+}
+
+/*
  * Drive @ep until @out is done, @deadline (CLOCK_MONOTONIC ms; 0: none)
  * passes, a signal arrives on @sfd, or (@until_answer) the first answer
- * came. Returns 0 (done), 1 (deadline),
- * 2 (signal) or -1 on a socket error.
+ * came; @get (or NULL) goes out on its cue. Returns 0 (done), 1
+ * (deadline), 2 (signal) or -1 on a socket error.
  */
 static int run(struct ucoap_ep *ep, struct outcome *out, uint64_t deadline,
-	       int sfd, bool until_answer)
+	       int sfd, bool until_answer, struct plain_get *get)
 {
 	struct pollfd pfd[2] = {{.fd = ucoap_ep_fd(ep), .events = POLLIN},
 				{.fd = sfd, .events = POLLIN}};
@@ -375,6 +418,7 @@ static int run(struct ucoap_ep *ep, struct outcome *out, uint64_t deadline,
 			perror("coapbridge-client: receive");
 			return -1;
 		}
+		plain_get_send(ep, out, get);
 	}
 	return 0;
 }
@@ -414,11 +458,13 @@ int main(int argc, char **argv)
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"count", required_argument, NULL, 'C'},
 	    {"seconds", required_argument, NULL, 'S'},
+	    {"get-after", required_argument, NULL, 'G'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	static struct client_uri uri;
 	static struct ucoap_msg req;
+	static struct plain_get get = {.out.label = "get: "};
 	struct ucoap_ep_config cfg;
 	struct ucoap_addr to, local;
 	struct outcome out = {0};
@@ -523,6 +569,12 @@ int main(int argc, char **argv)
 			if (end == optarg || *end || !out.max_notifications)
 				return usage_error("bad count '%s'", optarg);
 			break;
+		case 'G':
+			get.after = (unsigned)strtoul(optarg, &end, 10);
+			if (end == optarg || *end || !get.after)
+				return usage_error("bad --get-after '%s'",
+						   optarg);
+			break;
 		case 'S':
 			seconds = strtod(optarg, &end);
 			if (end == optarg || *end || !(seconds > 0) ||
@@ -553,9 +605,10 @@ int main(int argc, char **argv)
 			cmd = CMD_OBSERVE + (int)i;
 			method = UCOAP_GET;
 		}
-	if ((out.max_notifications || seconds) && cmd != CMD_OBSERVE)
-		return usage_error("%s",
-				   "--count and --seconds are for observe");
+	if ((out.max_notifications || seconds || get.after) &&
+	    cmd != CMD_OBSERVE)
+		return usage_error("%s", "--count, --seconds and --get-after "
+					 "are for observe");
 	if (!method)
 		return usage_error("unknown method '%s'", argv[optind]);
 	/* RFC 7641 §3.1: the observation's token is the endpoint's own. */
@@ -621,10 +674,11 @@ int main(int argc, char **argv)
 	}
 
 	ucoap_ep_config_init(&cfg);
-	cfg.max_exchanges = 1;
+	/* The observation, and the plain GET of --get-after beside it. */
+	cfg.max_exchanges = get.after ? 2 : 1;
 	cfg.max_body_size = MAX_BODY;
 	cfg.max_block_requests = 1;
-	cfg.max_block_transfers = 1;
+	cfg.max_block_transfers = cfg.max_exchanges;
 	cfg.block_szx = (uint32_t)szx;
 	cfg.request_timeout_ms = (uint32_t)(timeout_s * 1000 + 0.5);
 	ep = ucoap_ep_new(&cfg, NULL, NULL);
@@ -649,6 +703,10 @@ int main(int argc, char **argv)
 		rc = ucoap_ep_ping(ep, &to, on_response, &out, &mid);
 	} else if (rc == 0 && cmd == CMD_OBSERVE) {
 		out.observing = true;
+		get.req = req; /* before Observe and the token go in */
+		get.to = &to;
+		get.timeout_ms = cfg.request_timeout_ms;
+		get.out.verbose = out.verbose;
 		rc =
 		    ucoap_ep_observe(ep, &to, &req, on_response, &out, &handle);
 	} else if (rc == 0 && has_token && !token_len) {
@@ -669,24 +727,30 @@ int main(int argc, char **argv)
 		 * --count, --seconds, the server's end or a signal.
 		 */
 		deadline = now_ms() + cfg.request_timeout_ms;
-		rc = run(ep, &out, deadline, sfd, true);
+		rc =
+		    run(ep, &out, deadline, sfd, true, get.after ? &get : NULL);
 		if (rc == 0 && out.observing) {
 			out.done = out.max_notifications &&
 				   out.notifications >= out.max_notifications;
 			deadline =
 			    seconds ? now_ms() + (uint64_t)(seconds * 1000) : 0;
-			rc = run(ep, &out, deadline, sfd, false);
+			rc = run(ep, &out, deadline, sfd, false,
+				 get.after ? &get : NULL);
 		} else if (rc == 1) {
 			out.exit_status = EXIT_TIMEOUT;
 		}
 		/* RFC 7641 §3.6: tell the server we are gone. */
 		if (out.observing)
 			ucoap_ep_observe_cancel(ep, handle);
+		/* The plain GET's answer is awaited, not cut off. */
+		if (rc == 0 && get.sent && !get.out.done)
+			rc = run(ep, &get.out, now_ms() + get.timeout_ms, sfd,
+				 false, NULL);
 		if (rc > 0)
 			rc = 0;
 	} else if (rc == 0) {
 		rc = run(ep, &out, now_ms() + cfg.request_timeout_ms, sfd,
-			 false);
+			 false, NULL);
 		/* At the deadline: cancel, so the callback runs once. */
 		if (rc == 1)
 			ucoap_ep_cancel(ep, mid);

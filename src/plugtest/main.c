@@ -710,9 +710,13 @@ static void log_request(const struct ucoap_msg *req,
 		strcpy(addr, "?");
 	if (ucoap_msg_uri_path(req, path, sizeof(path)) < 0)
 		strcpy(path, "...");
-	printf("%s %s %s /%s mid=%u tkl=%u len=%zu", addr,
+	printf("%s %s %s /%s mid=%u tkl=%u tok=", addr,
 	       ucoap_type_str(req->type), ucoap_code_str(req->code, code), path,
-	       req->mid, req->token_len, req->payload_len);
+	       req->mid, req->token_len);
+	/* The token's value: "same token" checks compare it, not its length. */
+	for (uint8_t j = 0; j < req->token_len; j++)
+		printf("%02x", req->token[j]);
+	printf("%s len=%zu", req->token_len ? "" : "-", req->payload_len);
 	/* The options a test description asks about, as Name=value. */
 	for (uint16_t i = 0; i < req->opt_count; i++) {
 		const struct ucoap_opt *o = &req->opts[i];

@@ -2,7 +2,7 @@
 # Conformance, client side: the test descriptions of tds.txt that apply to
 # a client, with coapbridge-client (the ucoap core as client) as the
 # client: against coapbridge-plugtest-server, whose request log (-v: type,
-# method, path, message id, token length, options) shows what the client
+# method, path, message id, token, options) shows what the client
 # sent, and against libcoap's coap-server-notls for the exchanges its
 # resources allow (/time, /async?N, dynamic resources with -d), with its
 # -v 7 message trace. The client's output shows what it displayed.
@@ -66,7 +66,7 @@ td_end
 
 td TD_COAP_CORE_03 client "$CL put -c: plugtest server, coap-server-notls"
 cl c03 put -c text -p "put from client" "$U/test"
-check "CON PUT /test, Content-Format, payload" ' CON PUT /test mid=[0-9]+ tkl=[1-8] len=15 Content-Format=0' "$R"
+check "CON PUT /test, Content-Format, payload" ' CON PUT /test mid=[0-9]+ tkl=[1-8] tok=[0-9a-f]+ len=15 Content-Format=0' "$R"
 check "displays 2.01 or 2.04" '^2\.0[14] (Created|Changed)$' "$OUT"
 cl c03l put -c text -p "put from client" "$LU/c03"
 check "libcoap: CON PUT with Content-Format and payload" "^v:1 t:CON c:PUT .*Content-Format:text/plain.* :: 'put from client'" "$LT"
@@ -75,7 +75,7 @@ td_end
 
 td TD_COAP_CORE_04 client "$CL post -c"
 cl c04 post -c text -p "post from client" "$U/test"
-check "CON POST /test, Content-Format, payload" ' CON POST /test mid=[0-9]+ tkl=[1-8] len=16 Content-Format=0' "$R"
+check "CON POST /test, Content-Format, payload" ' CON POST /test mid=[0-9]+ tkl=[1-8] tok=[0-9a-f]+ len=16 Content-Format=0' "$R"
 check "displays 2.01" '^2\.01 Created$' "$OUT"
 td_end
 
@@ -96,13 +96,13 @@ td_end
 
 td TD_COAP_CORE_07 client "$CL -n put -c"
 cl c07 -n put -c text -p "non put" "$U/test"
-check "NON PUT /test, Content-Format, payload" ' NON PUT /test mid=[0-9]+ tkl=[1-8] len=7 Content-Format=0' "$R"
+check "NON PUT /test, Content-Format, payload" ' NON PUT /test mid=[0-9]+ tkl=[1-8] tok=[0-9a-f]+ len=7 Content-Format=0' "$R"
 check "displays 2.01 or 2.04" '^2\.0[14] (Created|Changed)$' "$OUT"
 td_end
 
 td TD_COAP_CORE_08 client "$CL -n post -c"
 cl c08 -n post -c text -p "non post" "$U/test"
-check "NON POST /test, Content-Format, payload" ' NON POST /test mid=[0-9]+ tkl=[1-8] len=8 Content-Format=0' "$R"
+check "NON POST /test, Content-Format, payload" ' NON POST /test mid=[0-9]+ tkl=[1-8] tok=[0-9a-f]+ len=8 Content-Format=0' "$R"
 check "displays 2.01" '^2\.01 Created$' "$OUT"
 td_end
 
@@ -131,7 +131,7 @@ td_end
 
 td TD_COAP_CORE_12 client "$CL --token ''"
 cl c12 -v --token '' get "$U/test"
-check "CON GET /test with a zero-length token" ' CON GET /test mid=[0-9]+ tkl=0 ' "$R"
+check "CON GET /test with a zero-length token" ' CON GET /test mid=[0-9]+ tkl=0 tok=- ' "$R"
 check "displays the answer (matched on the empty token)" $'^2\\.05 Content\nContent-Format: 0\n.+$' "$OUT"
 td_end
 
@@ -352,9 +352,9 @@ td_end
 
 td TD_COAP_OBS_01 client "$CL observe --count 3: plugtest server, coap-server-notls"
 cl o01 observe --count 3 "$U/obs"
-check "CON GET with Observe 0" ' CON GET /obs mid=[0-9]+ tkl=[1-8] len=0 Observe=0' "$R"
+check "CON GET with Observe 0" ' CON GET /obs mid=[0-9]+ tkl=[1-8] tok=[0-9a-f]+ len=0 Observe=0' "$R"
 check_eq "three answers displayed" 3 "$(grep -c '^2\.05 Content$' <<<"$OUT")"
-check "cancelled on exit (GET Observe 1)" ' CON GET /obs mid=[0-9]+ tkl=[1-8] len=0 Observe=1$' "$R"
+check "cancelled on exit (GET Observe 1)" ' CON GET /obs mid=[0-9]+ tkl=[1-8] tok=[0-9a-f]+ len=0 Observe=1$' "$R"
 check_eq "exit status 0" 0 "$RC"
 cl o01l observe --count 2 "$LU/time"
 check "libcoap: registered" '^v:1 t:CON c:GET .*Observe:0' "$LT"
@@ -363,7 +363,7 @@ td_end
 
 td TD_COAP_OBS_02 client "$CL -n observe --count 3"
 cl o02 -n observe --count 3 "$U/obs-non"
-check "NON GET with Observe 0" ' NON GET /obs-non mid=[0-9]+ tkl=[1-8] len=0 Observe=0' "$R"
+check "NON GET with Observe 0" ' NON GET /obs-non mid=[0-9]+ tkl=[1-8] tok=[0-9a-f]+ len=0 Observe=0' "$R"
 check_eq "three answers displayed" 3 "$(grep -c '^2\.05 Content$' <<<"$OUT")"
 td_end
 
@@ -381,8 +381,8 @@ wait "$pid"
 OUT=$(cat "$WORK/o04.out")
 r1=$(grep -m1 ' CON GET /obs .* Observe=0' "$WORK/obs4.log" | sed -E 's/ mid=[0-9]+//')
 r2=$(grep -m1 ' CON GET /obs .* Observe=0' "$WORK/obs4b.log" | sed -E 's/ mid=[0-9]+//')
-check "registered (GET Observe 0)" '^127\.0\.0\.1:[0-9]+ CON GET /obs tkl=[1-8] len=0 Observe=0$' "$r1"
-check_eq "re-registered with the restarted server: same client, token length" "$r1" "$r2"
+check "registered (GET Observe 0)" '^127\.0\.0\.1:[0-9]+ CON GET /obs tkl=[1-8] tok=[0-9a-f]+ len=0 Observe=0$' "$r1"
+check_eq "re-registered with the restarted server: same client, same token" "$r1" "$r2"
 check_eq "displays both answers with Observe" 2 "$(grep -c '^Observe: ' <<<"$OUT")"
 stop_plugtest obs4b
 td_end
@@ -423,11 +423,40 @@ wait "$pid"
 check "displays the new value" $'\nclient OBS_09 value(\n|$)' "$(cat "$WORK/o09.out")"
 td_end
 
+td TD_COAP_OBS_10 client "$CL observe --count 4 --get-after 2: plugtest server, coap-server-notls"
+cl o10 -v observe --count 4 --get-after 2 "$U/obs"
+a=$(grep -m1 ' CON GET /obs .* Observe=0$' <<<"$R" | sed -nE 's/.* tok=([0-9a-f]+) .*/\1/p')
+plain=$(grep -E ' CON GET /obs mid=[0-9]+ tkl=[1-8] tok=[0-9a-f]+ len=0$' <<<"$R")
+b=$(sed -nE 's/.* tok=([0-9a-f]+) .*/\1/p' <<<"$plain")
+check "registered (GET Observe 0)" '^[0-9a-f]+$' "$a"
+check_eq "one plain GET of /obs, without Observe" 1 "$(grep -c . <<<"$plain")"
+check "on another token" '^[0-9a-f]+$' "$b"
+check_eq "not the observation's token" 0 "$([[ ${a:-x} == "${b:-x}" ]] && echo 1 || echo 0)"
+check "displays the plain GET's answer (no Observe) between notifications" \
+	$'^(2\\.05 Content\nObserve: [0-9]+\n[^\n]*\ntick [0-9]+\n){2,3}get: 2\\.05 Content\nContent-Format: 0\ntick [0-9]+(\n2\\.05 Content\nObserve: [0-9]+\n[^\n]*\ntick [0-9]+){1,2}$' "$OUT"
+check_eq "four notifications displayed" 4 "$(grep -c '^Observe: ' <<<"$OUT")"
+after=$(awk -v t="${b:-none}" -v o="${a:-none}" 'index($0, " tok=" t " ") && !/notification/ { on = 1; next } on && index($0, " tok=" o " ") && /\(notification\)$/' "$WORK/main.log")
+check "notifications on the first token after the plain GET" '\(notification\)' "$after"
+check "cancelled at the end on the first token" " CON GET /obs mid=[0-9]+ tkl=[1-8] tok=${a:-none} len=0 Observe=1\$" "$R"
+check_eq "exit status 0" 0 "$RC"
+cl o10l observe --count 3 --get-after 1 "$LU/time"
+la=$(grep -m1 '^v:1 t:CON c:GET .*Observe:0' <<<"$LT" | sed -nE 's/.*\{([0-9a-f]+)\}.*/\1/p')
+lplain=$(grep '^v:1 t:CON c:GET ' <<<"$LT" | grep -v 'Observe:')
+lb=$(sed -nE 's/.*\{([0-9a-f]+)\}.*/\1/p' <<<"$lplain")
+check "libcoap: registered" '^[0-9a-f]+$' "$la"
+check_eq "libcoap: one plain GET, without Observe" 1 "$(grep -c . <<<"$lplain")"
+check_eq "libcoap: on another token" 0 "$([[ ${la:-x} == "${lb:-x}" ]] && echo 1 || echo 0)"
+lafter=$(awk -v t="{${lb:-none}}" -v o="{${la:-none}}" 'index($0, t) && / c:GET / { on = 1; next } on && index($0, o) && / c:2\.05 / && /Observe:/' <<<"$LT")
+check "libcoap: notifications on the first token after it" 'Observe:' "$lafter"
+check_eq "libcoap: three notifications and the GET's answer displayed" $'3\n1' \
+	"$(grep -c '^2\.05 Content$' <<<"$OUT"; grep -c '^get: 2\.05 Content$' <<<"$OUT")"
+td_end
+
 td TD_COAP_OBS_12 client "$CL observe --count 2 (then GET Observe 1)"
 cl o12 observe --count 2 "$U/obs"
-tok=$(grep ' Observe=0' <<<"$R" | sed -nE 's/.* tkl=([0-9]).*/\1/p')
-check "GET Observe 1 on exit" ' CON GET /obs mid=[0-9]+ tkl=[1-8] len=0 Observe=1$' "$R"
-check_eq "the same token length" "$tok" "$(grep ' Observe=1$' <<<"$R" | sed -nE 's/.* tkl=([0-9]).*/\1/p')"
+tok=$(grep ' Observe=0' <<<"$R" | sed -nE 's/.* tok=([0-9a-f]+) .*/\1/p')
+check "GET Observe 1 on exit" ' CON GET /obs mid=[0-9]+ tkl=[1-8] tok=[0-9a-f]+ len=0 Observe=1$' "$R"
+check_eq "on the observation's token" "${tok:-none}" "$(grep ' Observe=1$' <<<"$R" | sed -nE 's/.* tok=([0-9a-f]+) .*/\1/p')"
 sleep 0.7
 peer=$(grep ' Observe=1$' <<<"$R" | cut -d' ' -f1)
 check_eq "no notification to it after that" "" \
@@ -475,7 +504,7 @@ td_end
 td TD_COAP_BLOCK_05 client "$CL -b 256 -f post (Block1 then Block2)"
 head -c 2000 /dev/urandom | base64 -w 64 >"$WORK/b05.body"
 cl b05 -b 256 post -f "$WORK/b05.body" "$U/large-post"
-check "the handler got the whole body once" "^127\.0\.0\.1:[0-9]+ CON POST /large-post mid=[0-9]+ tkl=[1-8] len=$(stat -c %s "$WORK/b05.body")( |\$)" "$R"
+check "the handler got the whole body once" "^127\.0\.0\.1:[0-9]+ CON POST /large-post mid=[0-9]+ tkl=[1-8] tok=[0-9a-f]+ len=$(stat -c %s "$WORK/b05.body")( |\$)" "$R"
 check_eq "displays the upper-case body" "$(printf '2.04 Changed\n%s' "$(tr '[:lower:]' '[:upper:]' <"$WORK/b05.body")")" "$OUT"
 td_end
 

@@ -34,7 +34,11 @@ expect_err_line "coapbridge-client: bad ETag 'xyz' (1-8 bytes in hex)"
 run 2 put --if-match 0011223344556677889900 coap://127.0.0.1/a
 expect_err_line "coapbridge-client: bad ETag '0011223344556677889900' (1-8 bytes in hex)"
 run 2 get --count 3 coap://127.0.0.1/a
-expect_err_line "coapbridge-client: --count and --seconds are for observe"
+expect_err_line "coapbridge-client: --count, --seconds and --get-after are for observe"
+run 2 get --get-after 1 coap://127.0.0.1/a
+expect_err_line "coapbridge-client: --count, --seconds and --get-after are for observe"
+run 2 observe --get-after 0 coap://127.0.0.1/a
+expect_err_line "coapbridge-client: bad --get-after '0'"
 run 2 observe --count 0 coap://127.0.0.1/a
 expect_err_line "coapbridge-client: bad count '0'"
 run 2 observe --seconds -1 coap://127.0.0.1/a
