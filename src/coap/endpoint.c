@@ -749,6 +749,19 @@ static uint64_t max_transmit_span(const struct ucoap_ep_config *c)
 			  c->ack_random_factor);
 }
 
+/* Free what ucoap_ep_new() allocated; each part copes with never set up. */
+static void release(struct ucoap_ep *ep)
+{
+	ucoap_blk_cleanup(&ep->blk);
+	ucoap_obs_cleanup(&ep->obs);
+	ucoap_extable_cleanup(&ep->ex);
+	ucoap_dedup_cleanup(&ep->dedup);
+	free(ep->path);
+	free(ep->tx);
+	free(ep->rx);
+	free(ep);
+}
+
 struct ucoap_ep *ucoap_ep_new(const struct ucoap_ep_config *cfg,
 			      const struct ucoap_env_ops *env, void *env_user)
 {
@@ -798,14 +811,7 @@ struct ucoap_ep *ucoap_ep_new(const struct ucoap_ep_config *cfg,
 		goto fail;
 	return ep;
 fail:
-	ucoap_blk_cleanup(&ep->blk);
-	ucoap_obs_cleanup(&ep->obs);
-	ucoap_extable_cleanup(&ep->ex);
-	ucoap_dedup_cleanup(&ep->dedup);
-	free(ep->path);
-	free(ep->tx);
-	free(ep->rx);
-	free(ep);
+	release(ep);
 	return NULL;
 }
 
@@ -824,14 +830,7 @@ void ucoap_ep_free(struct ucoap_ep *ep)
 	for (size_t i = 0; i < ep->nurls; i++)
 		free(ep->urls[i].url);
 	free(ep->urls);
-	ucoap_blk_cleanup(&ep->blk);
-	ucoap_obs_cleanup(&ep->obs);
-	ucoap_extable_cleanup(&ep->ex);
-	ucoap_dedup_cleanup(&ep->dedup);
-	free(ep->path);
-	free(ep->tx);
-	free(ep->rx);
-	free(ep);
+	release(ep);
 }
 
 void ucoap_ep_stats(const struct ucoap_ep *ep, struct ucoap_ep_stats *out)
