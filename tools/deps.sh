@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang
       libmosquitto-dev libconfig-dev libsystemd-dev libcjson-dev libcbor-dev check
-      mosquitto mosquitto-clients libcoap3-bin jq iproute2
+      mosquitto mosquitto-clients libcoap3-bin jq iproute2 openssl
       debhelper devscripts lintian systemd)
 
 missing=()
