@@ -192,6 +192,40 @@ static const char *read_password(struct gw_cfg_loader *L,
 	return pw;
 }
 
+/*
+ * A readable path is not enough: libmosquitto opens a directory given as a
+ * file without complaint and OpenSSL fails only at the first handshake, so
+ * the gateway would retry forever. Files must be files, ca_path a directory.
+ */
+static const char *tls_path(struct gw_cfg_loader *L,
+			    const struct gw_cfg_node *s, const char *name,
+			    bool dir)
+{
+	const char *path = gw_cfg_file_path(L, s, name);
+	char q[GW_CFG_QBUF];
+	struct stat st;
+
+	if (!path)
+		return NULL;
+	if (stat(path, &st) < 0) {
+		gw_cfg_problem(L, s, "cannot read %s: %s",
+			       gw_cfg_quote(path, q, sizeof(q)),
+			       strerror(errno));
+		return NULL;
+	}
+	if (dir && !S_ISDIR(st.st_mode)) {
+		gw_cfg_problem(L, s, "%s: not a directory",
+			       gw_cfg_quote(path, q, sizeof(q)));
+		return NULL;
+	}
+	if (!dir && !S_ISREG(st.st_mode)) {
+		gw_cfg_problem(L, s, "%s: not a regular file",
+			       gw_cfg_quote(path, q, sizeof(q)));
+		return NULL;
+	}
+	return path;
+}
+
 static void load_tls(struct gw_cfg_loader *L, const struct gw_cfg_node *t)
 {
 	static const char *const keys[] = {"ca_file",  "ca_path", "cert_file",
@@ -212,13 +246,19 @@ static void load_tls(struct gw_cfg_loader *L, const struct gw_cfg_node *t)
 		const char *name;
 
 		if (gw_cfg_get_str(L, t, file_keys[i], &name) == 1)
-			*slots[i] = gw_cfg_file_path(
-			    L, gw_cfg_member(t, file_keys[i]), name);
+			*slots[i] =
+			    tls_path(L, gw_cfg_member(t, file_keys[i]), name,
+				     !strcmp(file_keys[i], "ca_path"));
 	}
 	if (gw_cfg_member(t, "cert_file") && !gw_cfg_member(t, "key_file"))
 		gw_cfg_problem(L, t, "cert_file needs key_file");
 	if (gw_cfg_member(t, "key_file") && !gw_cfg_member(t, "cert_file"))
 		gw_cfg_problem(L, t, "key_file needs cert_file");
+	/* libmosquitto takes a client certificate only together with a CA
+	 * file or directory (mosquitto_tls_set), not with the system store. */
+	if (gw_cfg_member(t, "cert_file") && !gw_cfg_member(t, "ca_file") &&
+	    !gw_cfg_member(t, "ca_path"))
+		gw_cfg_problem(L, t, "cert_file needs ca_file or ca_path");
 	if (gw_cfg_get_enum(L, t, "version", versions, &v) == 1)
 		tls->version = versions[v];
 	gw_cfg_get_str(L, t, "ciphers", &tls->ciphers);
