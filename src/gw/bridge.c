@@ -510,12 +510,27 @@ int gw_bridge_reload(struct gw_bridge *b, struct gw_config *cfg)
 	struct gw_config *old = b->cfg;
 	struct gw_devstate *dev =
 	    calloc(cfg->n_devices ? cfg->n_devices : 1, sizeof(*dev));
+	int rc;
 
 	if (!dev) {
 		gw_err(
 		    "reload: out of memory; the running configuration stays");
 		gw_config_free(cfg);
 		return -ENOMEM;
+	}
+	/*
+	 * The new routes' subscriptions before the old ones are given back
+	 * (below): a filter in both sets keeps a reference throughout, so the
+	 * broker never stops sending it (no UNSUBSCRIBE, no command lost in
+	 * between); only a raised QoS sends SUBSCRIBE again.
+	 */
+	rc = gw_downlink_subscribe(b, cfg);
+	if (rc < 0) {
+		gw_err("reload: cannot subscribe to the new downlink topics; "
+		       "the running configuration stays");
+		free(dev);
+		gw_config_free(cfg);
+		return rc;
 	}
 	warn_restart_only(old, cfg);
 	/* Carry device state over by name; devices that are new start offline.
@@ -528,7 +543,6 @@ int gw_bridge_reload(struct gw_bridge *b, struct gw_config *cfg)
 		dev[i].inflight = false;
 		dev[i].waiting = 0;
 	}
-	gw_downlink_unsubscribe(b, old);
 	free(b->dev);
 	b->dev = dev;
 	b->cfg = cfg;
@@ -547,7 +561,7 @@ int gw_bridge_reload(struct gw_bridge *b, struct gw_config *cfg)
 		else
 			b->dev[d].waiting++;
 	}
-	gw_downlink_subscribe(b, cfg);
+	gw_downlink_unsubscribe(b, old);
 	for (size_t i = 0; i < cfg->n_devices; i++)
 		if (gw_config_device_find(old, cfg->devices[i].name,
 					  strlen(cfg->devices[i].name)) < 0)

@@ -34,7 +34,9 @@ int gw_bridge_attach(struct gw_bridge *b, struct gw_loop *loop);
  * Replace routes, devices and entities with @cfg (ownership taken). The
  * CoAP sockets, the MQTT connection and the queue are kept; listen
  * addresses and MQTT settings that changed take effect at the next start
- * (logged). Returns 0.
+ * (logged). MQTT filters in both configs stay subscribed throughout.
+ * Returns 0, or -ENOMEM (logged; @cfg is freed and the running
+ * configuration stays).
  */
 int gw_bridge_reload(struct gw_bridge *b, struct gw_config *cfg);
 

@@ -468,21 +468,28 @@ static const char *default_filter(const struct gw_config *cfg, char *buf,
 	return n < 0 || (size_t)n >= cap ? NULL : buf;
 }
 
+/*
+ * One reference (mqtt.h) per downlink route, even when two routes share a
+ * topic, and one for the default layout's B/#: gw_downlink_unsubscribe
+ * gives back exactly these, so a filter another owner (pub/sub, discovery)
+ * also holds stays subscribed.
+ */
 int gw_downlink_subscribe(struct gw_bridge *b, const struct gw_config *cfg)
 {
 	char buf[DOWN_TOPIC_MAX];
 	const char *def = default_filter(cfg, buf, sizeof(buf));
-	int rc;
+	size_t i;
+	int rc = 0;
 
-	for (size_t i = 0; i < cfg->n_downlink; i++) {
+	for (i = 0; i < cfg->n_downlink; i++) {
 		rc = gw_mqtt_subscribe(b->mqtt, cfg->downlink[i].topic.text,
 				       cfg->mqtt.qos);
-		if (rc < 0 && rc != -EEXIST) {
+		if (rc < 0) {
 			gw_err("%s:%u: cannot subscribe to '%s': %s",
 			       cfg->downlink[i].loc.file,
 			       cfg->downlink[i].loc.line,
 			       cfg->downlink[i].topic.text, strerror(-rc));
-			return rc;
+			goto fail;
 		}
 	}
 	/*
@@ -492,10 +499,19 @@ int gw_downlink_subscribe(struct gw_bridge *b, const struct gw_config *cfg)
 	 */
 	if (cfg->gateway.default_routes && def) {
 		rc = gw_mqtt_subscribe(b->mqtt, def, cfg->mqtt.qos);
-		if (rc < 0 && rc != -EEXIST)
-			return rc;
+		if (rc < 0) {
+			gw_err("cannot subscribe to '%s': %s", def,
+			       strerror(-rc));
+			goto fail;
+		}
 	}
 	return 0;
+
+fail:
+	/* All or nothing: the caller keeps the set it had. */
+	while (i-- > 0)
+		gw_mqtt_unsubscribe(b->mqtt, cfg->downlink[i].topic.text);
+	return rc;
 }
 
 void gw_downlink_unsubscribe(struct gw_bridge *b, const struct gw_config *cfg)

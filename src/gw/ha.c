@@ -23,7 +23,10 @@ struct gw_ha {
 	char *uid_prefix;   /* "coapbridge:<gateway id>:" */
 	struct gw_ha_doc *docs;
 	size_t n_docs;
-	bool scanning, scanned;
+	/* The references held on status_topic and scan_filter (mqtt.h):
+	 * only those are ever given back, another owner's never. */
+	bool status_held;
+	bool scanning, scanned; /* scanning: scan_filter held */
 	uint64_t scan_end;
 	char stats[256]; /* last published */
 	uint64_t stats_at;
@@ -479,6 +482,16 @@ static bool take_names(struct gw_ha *ha, const struct gw_config *cfg)
 	return true;
 }
 
+static void subscribe_status(struct gw_ha *ha)
+{
+	int rc = ha->io.subscribe(ha->io.user, ha->status_topic, 1);
+
+	ha->status_held = rc == 0;
+	if (rc < 0)
+		gw_warn("homeassistant: cannot subscribe to %s: %s",
+			ha->status_topic, strerror(-rc));
+}
+
 struct gw_ha *gw_ha_new(const struct gw_ha_io *io, const struct gw_config *cfg)
 {
 	struct gw_ha *ha = calloc(1, sizeof(*ha));
@@ -500,13 +513,8 @@ struct gw_ha *gw_ha_new(const struct gw_ha_io *io, const struct gw_config *cfg)
 		gw_ha_free(ha);
 		return NULL;
 	}
-	if (ha->enabled) {
-		int rc = ha->io.subscribe(ha->io.user, ha->status_topic, 1);
-
-		if (rc < 0 && rc != -EEXIST)
-			gw_warn("homeassistant: cannot subscribe to %s: %s",
-				ha->status_topic, strerror(-rc));
-	}
+	if (ha->enabled)
+		subscribe_status(ha);
 	return ha;
 }
 
@@ -535,7 +543,7 @@ void gw_ha_on_connect(struct gw_ha *ha, uint64_t now_ms)
 	if (!ha->scanned && !ha->scanning) {
 		int rc = ha->io.subscribe(ha->io.user, ha->scan_filter, 0);
 
-		if (rc < 0 && rc != -EEXIST) {
+		if (rc < 0) {
 			gw_warn("homeassistant: cannot subscribe to %s: %s",
 				ha->scan_filter, strerror(-rc));
 			return;
@@ -633,7 +641,7 @@ int gw_ha_reload(struct gw_ha *ha, const struct gw_config *cfg)
 {
 	struct gw_ha_doc *docs = NULL;
 	size_t n = 0;
-	bool was_enabled = ha->enabled;
+	bool had_status = ha->status_held;
 	char *old_status = ha->status_topic ? strdup(ha->status_topic) : NULL;
 	size_t deleted = 0, announced = 0;
 
@@ -670,12 +678,22 @@ int gw_ha_reload(struct gw_ha *ha, const struct gw_config *cfg)
 		free(old_status);
 		return -ENOMEM;
 	}
-	if (was_enabled &&
-	    (!ha->enabled || strcmp(old_status, ha->status_topic) != 0))
+	/*
+	 * The new status topic before the old one goes, so that an unchanged
+	 * or shared filter (a downlink route may name the same topic) is
+	 * never without a subscription at the broker. An unchanged one held
+	 * already is left alone.
+	 */
+	bool same = strcmp(old_status, ha->status_topic) == 0;
+
+	if (ha->enabled && !(had_status && same)) {
+		subscribe_status(ha);
+		if (had_status)
+			ha->io.unsubscribe(ha->io.user, old_status);
+	} else if (!ha->enabled && had_status) {
 		ha->io.unsubscribe(ha->io.user, old_status);
-	if (ha->enabled &&
-	    (!was_enabled || strcmp(old_status, ha->status_topic) != 0))
-		ha->io.subscribe(ha->io.user, ha->status_topic, 1);
+		ha->status_held = false;
+	}
 	free(old_status);
 	if (deleted || announced)
 		gw_info("homeassistant: reload: %zu entities deleted, %zu "

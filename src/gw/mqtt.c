@@ -6,6 +6,7 @@
 #include "mqtt.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <poll.h>
@@ -44,9 +45,15 @@ enum state {
 	ST_STOPPED,    /* gw_mqtt_shutdown done */
 };
 
+/*
+ * One filter, however many parts of the gateway want it (downlink routes,
+ * the default layout, pub/sub, discovery): each holds a reference, the
+ * broker sees SUBSCRIBE for the first and UNSUBSCRIBE after the last.
+ */
 struct sub {
 	struct sub *next;
-	int qos;
+	unsigned refs; /* >= 1 while listed */
+	int qos;       /* the highest asked for since the first reference */
 	char filter[];
 };
 
@@ -674,6 +681,16 @@ int gw_mqtt_publish(struct gw_mqtt *m, const char *topic, const void *payload,
 	return publish(m, topic, payload, len, p, true);
 }
 
+static struct sub *sub_find(const struct gw_mqtt *m, const char *filter)
+{
+	struct sub *s;
+
+	for (s = m->subs; s; s = s->next)
+		if (!strcmp(s->filter, filter))
+			return s;
+	return NULL;
+}
+
 int gw_mqtt_subscribe(struct gw_mqtt *m, const char *filter, int qos)
 {
 	struct sub *s;
@@ -682,14 +699,30 @@ int gw_mqtt_subscribe(struct gw_mqtt *m, const char *filter, int qos)
 	if (!filter || gw_topic_filter_valid(filter, NULL) < 0 || qos < 0 ||
 	    qos > 2)
 		return -EINVAL;
-	for (s = m->subs; s; s = s->next)
-		if (!strcmp(s->filter, filter))
-			return -EEXIST;
+	s = sub_find(m, filter);
+	if (s) {
+		if (s->refs == UINT_MAX)
+			return -EOVERFLOW;
+		s->refs++;
+		if (qos <= s->qos)
+			return 0;
+		/*
+		 * A SUBSCRIBE for a filter the session has already replaces
+		 * that subscription, with no moment without one (MQTT 3.1.1
+		 * §3.8.4, MQTT 5 §3.8.4): the higher QoS needs no
+		 * UNSUBSCRIBE first.
+		 */
+		s->qos = qos;
+		if (m->st == ST_CONNECTED)
+			send_sub(m, s);
+		return 0;
+	}
 	len = strlen(filter) + 1;
 	s = malloc(sizeof(*s) + len);
 	if (!s)
 		return -ENOMEM;
 	memcpy(s->filter, filter, len);
+	s->refs = 1;
 	s->qos = qos;
 	s->next = m->subs;
 	m->subs = s;
@@ -698,21 +731,47 @@ int gw_mqtt_subscribe(struct gw_mqtt *m, const char *filter, int qos)
 	return 0;
 }
 
+int gw_mqtt_resubscribe(struct gw_mqtt *m, const char *filter)
+{
+	struct sub *s = filter ? sub_find(m, filter) : NULL;
+
+	if (!s)
+		return -ENOENT;
+	/* Not connected: the CONNACK's re-subscription does it. */
+	return m->st == ST_CONNECTED ? send_sub(m, s) : 0;
+}
+
 int gw_mqtt_unsubscribe(struct gw_mqtt *m, const char *filter)
 {
 	struct sub **pp, *s;
+	int rc;
 
-	for (pp = &m->subs; *pp; pp = &(*pp)->next) {
+	for (pp = &m->subs; filter && *pp; pp = &(*pp)->next) {
 		s = *pp;
 		if (strcmp(s->filter, filter))
 			continue;
+		if (--s->refs)
+			return 0; /* another owner still wants it */
 		*pp = s->next;
-		if (m->st == ST_CONNECTED)
-			mosquitto_unsubscribe(m->mosq, NULL, s->filter);
+		if (m->st == ST_CONNECTED) {
+			rc = mosquitto_unsubscribe(m->mosq, NULL, s->filter);
+			if (rc != MOSQ_ERR_SUCCESS)
+				gw_warn("mqtt: unsubscribe \"%s\": %s",
+					s->filter, mosquitto_strerror(rc));
+		}
 		free(s);
 		return 0;
 	}
 	return -ENOENT;
+}
+
+unsigned gw_mqtt_sub_refs(const struct gw_mqtt *m, const char *filter, int *qos)
+{
+	const struct sub *s = filter ? sub_find(m, filter) : NULL;
+
+	if (s && qos)
+		*qos = s->qos;
+	return s ? s->refs : 0;
 }
 
 size_t gw_mqtt_pending(const struct gw_mqtt *m)

@@ -191,16 +191,51 @@ int gw_mqtt_publish(struct gw_mqtt *m, const char *topic, const void *payload,
 int gw_mqtt_topic_check(const char *topic);
 
 /*
- * Subscribe to @filter (copied, wildcards allowed) with @qos. Remembered
- * and re-sent on every reconnect; sent now when connected. With v5 the
- * subscription uses No Local so the gateway never gets its own publishes.
- * Returns 0; -EINVAL for a bad filter or qos; -EEXIST if already
- * subscribed; -ENOMEM.
+ * Subscriptions are shared and reference-counted: several owners (downlink
+ * routes, the default layout's B/#, pub/sub, discovery) may want the same
+ * filter, and each pairs every successful gw_mqtt_subscribe with one
+ * gw_mqtt_unsubscribe. The broker sees one subscription per filter.
+ *
+ * Subscribe to @filter (copied, wildcards allowed) with @qos, or take one
+ * more reference on a filter already subscribed. Remembered and re-sent
+ * on every reconnect. A new filter is sent now when connected; for one
+ * already held the QoS becomes the higher of the two and SUBSCRIBE is
+ * sent again (replacing the broker's subscription without a gap, MQTT
+ * §3.8.4) only if that raised it: a lower QoS never lowers it while the
+ * filter is held. With v5 the subscription uses No Local so the gateway
+ * never gets its own publishes.
+ * To change a set of filters without a moment in which an unchanged one
+ * is not subscribed (e.g. on SIGHUP), subscribe the new set first, then
+ * unsubscribe the old one.
+ * Returns 0; -EINVAL for a bad filter (NULL included) or qos; -ENOMEM;
+ * -EOVERFLOW if the filter already has UINT_MAX references.
  */
 int gw_mqtt_subscribe(struct gw_mqtt *m, const char *filter, int qos);
 
-/* Forget @filter and unsubscribe when connected. 0 or -ENOENT. */
+/*
+ * Drop one reference on @filter. The last one forgets the filter and
+ * sends UNSUBSCRIBE when connected; before that nothing is sent and the
+ * QoS stays. Returns 0, or -ENOENT when @filter is not held (NULL too).
+ */
 int gw_mqtt_unsubscribe(struct gw_mqtt *m, const char *filter);
+
+/*
+ * Send SUBSCRIBE for @filter again, held already (by anyone), with its
+ * current QoS, so the broker delivers the retained messages that match it
+ * once more (MQTT 3.1.1 §3.3.1.3, MQTT 5 §3.3.1.3 with Retain Handling 0)
+ * without unsubscribing in between. Takes no reference. When not
+ * connected nothing is sent: the next CONNACK re-subscribes anyway.
+ * Returns 0; -ENOENT when @filter is not held; -EIO when libmosquitto
+ * refused to send it (logged).
+ */
+int gw_mqtt_resubscribe(struct gw_mqtt *m, const char *filter);
+
+/*
+ * The number of references on @filter (0: not subscribed) and, when it
+ * is held and @qos is not NULL, its QoS in *@qos.
+ */
+unsigned gw_mqtt_sub_refs(const struct gw_mqtt *m, const char *filter,
+			  int *qos);
 
 /* Messages not delivered yet: FIFO depth + unacknowledged in libmosquitto. */
 size_t gw_mqtt_pending(const struct gw_mqtt *m);

@@ -33,9 +33,13 @@
  *
  * Several GETs of one topic share its subscription. A topic the gateway
  * is subscribed to already (an observation of it, or a downlink route's
- * literal topic) is unsubscribed and subscribed again so the broker sends
- * the retained message once more; a subscription that is not ours is never
- * dropped.
+ * literal topic) gets its SUBSCRIBE sent again so the broker sends the
+ * retained message once more; a SUBSCRIBE replaces the subscription in
+ * place (MQTT §3.8.4), so a route on the same topic never misses a
+ * command meanwhile. A topic entry holds one reference on the filter
+ * (mqtt.h) from its first subscription until it is released: a route's
+ * or discovery's reference on the same filter is theirs, never dropped
+ * here.
  */
 #include "pubsub.h"
 
@@ -65,8 +69,7 @@
 
 struct ps_topic {
 	bool used;
-	bool owned;      /* the subscription is ours: drop it when done */
-	bool subscribed; /* through this entry */
+	bool subscribed; /* this entry holds a reference on the filter */
 	int qos;
 	bool observed; /* observers registered (count them to be sure) */
 	bool have_last;
@@ -344,31 +347,39 @@ static struct ps_topic *topic_get(struct gw_pubsub *ps, const char *name)
 }
 
 /*
- * Make the broker send @t's retained message (again). A subscription
- * that exists already -- ours or a route's -- is sent anew: MQTT sends
- * retained messages only when a subscription is made.
+ * Make the broker send @t's retained message (again). MQTT sends retained
+ * messages only when a subscription is made, so a filter held already --
+ * by this entry, a route or discovery -- gets its SUBSCRIBE sent anew.
  */
 static int topic_subscribe(struct gw_pubsub *ps, struct ps_topic *t, int qos)
 {
 	struct gw_mqtt *m = ps->b->mqtt;
-	int rc = gw_mqtt_subscribe(m, t->name, qos);
+	int rc = 0;
 
-	if (rc == -EEXIST) {
-		if (!t->subscribed)
-			t->owned = false; /* a route's: never drop it */
-		gw_mqtt_unsubscribe(m, t->name);
+	if (!t->subscribed) {
 		rc = gw_mqtt_subscribe(m, t->name, qos);
-	} else if (rc == 0) {
-		t->owned = true;
+		if (rc < 0)
+			goto fail;
+		t->subscribed = true;
+		t->qos = qos;
+		/* A new filter: its own SUBSCRIBE brings the message. */
+		if (gw_mqtt_sub_refs(m, t->name, NULL) == 1)
+			return 0;
+	} else if (qos > t->qos) {
+		/* Raise the QoS: a second reference at the higher QoS, then
+		 * back to the one this entry holds. */
+		rc = gw_mqtt_subscribe(m, t->name, qos);
+		if (rc < 0)
+			goto fail;
+		gw_mqtt_unsubscribe(m, t->name);
+		t->qos = qos;
 	}
-	if (rc < 0) {
-		gw_warn("ps: cannot subscribe to %s: %s", t->name,
-			strerror(-rc));
-		return rc;
-	}
-	t->subscribed = true;
-	t->qos = qos;
-	return 0;
+	rc = gw_mqtt_resubscribe(m, t->name);
+	if (rc == 0)
+		return 0;
+fail:
+	gw_warn("ps: cannot subscribe to %s: %s", t->name, strerror(-rc));
+	return rc;
 }
 
 static unsigned observers(const struct gw_pubsub *ps, const struct ps_topic *t)
@@ -387,7 +398,7 @@ static void topic_release(struct gw_pubsub *ps, struct ps_topic *t)
 		return;
 	if (t->observed && observers(ps, t))
 		return;
-	if (t->subscribed && t->owned)
+	if (t->subscribed)
 		gw_mqtt_unsubscribe(ps->b->mqtt, t->name);
 	t->used = false;
 }
