@@ -58,7 +58,7 @@ struct gw_config_coap {
 	size_t n_listen;
 	bool allow_unknown_devices;  /* default false */
 	uint32_t max_message_size;   /* 64..65535, default 1152 */
-	uint32_t ack_timeout_ms;     /* 100..600000, default 2000 */
+	uint32_t ack_timeout_ms;     /* 10..600000, default 2000 */
 	double ack_random_factor;    /* 1.0..10.0, default 1.5 */
 	uint32_t max_retransmit;     /* 0..20, default 4 */
 	uint32_t request_timeout_ms; /* 1..3600000, default 10000 */

@@ -127,6 +127,8 @@ static void load_entity(struct gw_cfg_loader *L, const struct gw_cfg_node *e,
 						 "brightness_command_topic",
 						 "brightness_scale", NULL};
 	static const char *const number_only[] = {"min", "max", "step", NULL};
+	static const char *const onoff_only[] = {"payload_on", "payload_off",
+						 NULL};
 	for (int i = 0; light_only[i]; i++)
 		if (c != GW_HA_LIGHT && (s = gw_cfg_member(e, light_only[i])))
 			gw_cfg_problem(L, s, "only for component \"light\"");
@@ -146,10 +148,14 @@ static void load_entity(struct gw_cfg_loader *L, const struct gw_cfg_node *e,
 		gw_cfg_problem(L, e,
 			       "missing 'command_topic' (a %s takes commands)",
 			       en->component_name);
-	if ((c == GW_HA_SENSOR || c == GW_HA_BUTTON) &&
-	    (s = gw_cfg_member(e, "payload_on")))
-		gw_cfg_problem(L, s, "not for component \"%s\"",
-			       en->component_name);
+	/* Only on/off components publish them (ha.c); elsewhere they would
+	 * be accepted and silently ignored. */
+	for (int i = 0; onoff_only[i]; i++)
+		if (c != GW_HA_BINARY_SENSOR && c != GW_HA_SWITCH &&
+		    c != GW_HA_LIGHT && (s = gw_cfg_member(e, onoff_only[i])))
+			gw_cfg_problem(L, s,
+				       "only for components \"binary_sensor\", "
+				       "\"switch\" and \"light\"");
 }
 
 void gw_cfg_load_homeassistant(struct gw_cfg_loader *L,

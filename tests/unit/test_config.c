@@ -561,6 +561,35 @@ START_TEST(homeassistant_rules)
 }
 END_TEST
 
+/* payload_on/off mean something only where ha.c publishes them. */
+START_TEST(ha_payload_on_off_only_for_on_off_components)
+{
+	struct gw_config *c = NULL;
+
+	ck_assert_int_eq(
+	    load_text(
+		"devices = ( { name = \"k\"; address = \"::1\"; } );\n"
+		"homeassistant = { entities = (\n"
+		"{ device = \"k\"; component = \"number\"; object_id = \"n\"; "
+		"command_topic = \"x\"; payload_on = \"1\"; },\n"
+		"{ device = \"k\"; component = \"sensor\"; object_id = \"s\"; "
+		"state_topic = \"y\"; payload_off = \"0\"; },\n"
+		"{ device = \"k\"; component = \"binary_sensor\"; "
+		"object_id = \"b\"; state_topic = \"z\"; payload_on = \"1\"; "
+		"payload_off = \"0\"; }\n"
+		"); };\n",
+		&c),
+	    -EINVAL);
+	ck_assert_uint_eq(n_reports, 2);
+	ck_assert_ptr_nonnull(strstr(reports[0],
+				     ":3: homeassistant.entities[0]."
+				     "payload_on: only for components"));
+	ck_assert_ptr_nonnull(strstr(reports[1],
+				     ":4: homeassistant.entities[1]."
+				     "payload_off: only for components"));
+}
+END_TEST
+
 /* The shipped configs must load as they are. */
 /*
  * A NUL byte ends libconfig's text early: "@include \"sub\0...\"" would
@@ -642,6 +671,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, password_missing);
 	tcase_add_test(tc, syntax_error);
 	tcase_add_test(tc, homeassistant_rules);
+	tcase_add_test(tc, ha_payload_on_off_only_for_on_off_components);
 	tcase_add_test(tc, nul_byte_refused);
 	tcase_add_test(tc, shipped_configs);
 	suite_add_tcase(s, tc);
