@@ -55,11 +55,10 @@ new_cert() {
 	openssl req -new -config "$PKI/openssl.cnf" \
 		-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 		-keyout "$PKI/$1.key" -out "$PKI/$1.csr" -subj "/CN=itest $1" \
-		>>"$PKI/log" 2>&1 &&
-		openssl x509 -req -in "$PKI/$1.csr" -CA "$PKI/$2.pem" -CAkey "$PKI/$2.key" \
-			-set_serial "$3" -days 2 -extfile "$PKI/openssl.cnf" -extensions "$4" \
-			-out "$PKI/$1.pem" >>"$PKI/log" 2>&1 ||
-		die "openssl: certificate $1: $(cat "$PKI/log")"
+		>>"$PKI/log" 2>&1 || die "openssl: request $1: $(cat "$PKI/log")"
+	openssl x509 -req -in "$PKI/$1.csr" -CA "$PKI/$2.pem" -CAkey "$PKI/$2.key" \
+		-set_serial "$3" -days 2 -extfile "$PKI/openssl.cnf" -extensions "$4" \
+		-out "$PKI/$1.pem" >>"$PKI/log" 2>&1 || die "openssl: certificate $1: $(cat "$PKI/log")"
 }
 
 new_ca ca
