@@ -349,6 +349,44 @@ static void on_message_cb(struct mosquitto *mosq, void *obj,
 	free(corr);
 }
 
+/*
+ * libmosquitto tells why a TLS handshake failed (an unknown CA, a host name
+ * the certificate does not name, the broker's alert that it wants a client
+ * certificate) only through its log callback: the connection is then just
+ * closed, or ends with "A TLS error occurred". Its errors and warnings are
+ * passed on, rate-limited with the other connection messages.
+ */
+static void on_log_cb(struct mosquitto *mosq, void *obj, int level,
+		      const char *str)
+{
+	struct gw_mqtt *m = obj;
+
+	(void)mosq;
+	if (!(level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) || !str)
+		return;
+	if (gw_log_ratelimit(&m->rl_conn, m->now_ms, 0.2, 5.0))
+		gw_warn("mqtt: %s:%u: %s", m->host, m->port, str);
+}
+
+/* TLS on iff opts.tls.ca_file is set; the server certificate is always
+ * verified, its host name included (libmosquitto's default). */
+static int setup_tls(struct gw_mqtt *m, const struct gw_mqtt_opts *o)
+{
+	int rc;
+
+	if (!o->tls.ca_file)
+		return 0;
+	rc = mosquitto_tls_set(m->mosq, o->tls.ca_file, NULL, o->tls.cert_file,
+			       o->tls.key_file, NULL);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		gw_err("mqtt: tls (ca_file \"%s\"): %s", o->tls.ca_file,
+		       mosq_reason(rc));
+		return -EINVAL;
+	}
+	mosquitto_log_callback_set(m->mosq, on_log_cb);
+	return 0;
+}
+
 struct gw_mqtt *gw_mqtt_new(const struct gw_mqtt_opts *o,
 			    const struct gw_mqtt_cbs *cbs, void *user)
 {
@@ -431,15 +469,8 @@ struct gw_mqtt *gw_mqtt_new(const struct gw_mqtt_opts *o,
 			goto fail;
 		}
 	}
-	if (o->tls.ca_file) {
-		rc = mosquitto_tls_set(m->mosq, o->tls.ca_file, NULL,
-				       o->tls.cert_file, o->tls.key_file, NULL);
-		if (rc != MOSQ_ERR_SUCCESS) {
-			gw_err("mqtt: tls (ca_file \"%s\"): %s", o->tls.ca_file,
-			       mosq_reason(rc));
-			goto fail;
-		}
-	}
+	if (setup_tls(m, o) < 0)
+		goto fail;
 	if (o->will_topic && o->will_payload) {
 		rc = mosquitto_will_set(m->mosq, o->will_topic,
 					(int)strlen(o->will_payload),
