@@ -265,9 +265,14 @@ static int open_mqtt(struct gw_bridge *b)
 	};
 
 	if (cfg->mqtt.tls.enabled) {
+		o.tls.enabled = true;
 		o.tls.ca_file = cfg->mqtt.tls.ca_file;
+		o.tls.ca_path = cfg->mqtt.tls.ca_path;
 		o.tls.cert_file = cfg->mqtt.tls.cert_file;
 		o.tls.key_file = cfg->mqtt.tls.key_file;
+		o.tls.version = cfg->mqtt.tls.version;
+		o.tls.ciphers = cfg->mqtt.tls.ciphers;
+		o.tls.insecure = cfg->mqtt.tls.insecure;
 	}
 	b->mqtt = gw_mqtt_new(&o, &cbs, b);
 	if (!b->mqtt)
@@ -476,6 +481,17 @@ static bool str_eq(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static bool tls_same(const struct gw_config_tls *a,
+		     const struct gw_config_tls *b)
+{
+	return a->enabled == b->enabled && str_eq(a->ca_file, b->ca_file) &&
+	       str_eq(a->ca_path, b->ca_path) &&
+	       str_eq(a->cert_file, b->cert_file) &&
+	       str_eq(a->key_file, b->key_file) &&
+	       str_eq(a->version, b->version) &&
+	       str_eq(a->ciphers, b->ciphers) && a->insecure == b->insecure;
+}
+
 static void warn_restart_only(const struct gw_config *o,
 			      const struct gw_config *n)
 {
@@ -493,7 +509,8 @@ static void warn_restart_only(const struct gw_config *o,
 	    !str_eq(o->mqtt.password, n->mqtt.password) ||
 	    o->mqtt.protocol != n->mqtt.protocol ||
 	    o->mqtt.keepalive != n->mqtt.keepalive ||
-	    o->mqtt.tls.enabled != n->mqtt.tls.enabled ||
+	    !tls_same(&o->mqtt.tls, &n->mqtt.tls) ||
+	    o->mqtt.queue_limit != n->mqtt.queue_limit ||
 	    !str_eq(o->gateway.base_topic, n->gateway.base_topic))
 		gw_warn("mqtt or gateway.base_topic changed: takes effect at "
 			"the next start (the connection and its queue stay)");

@@ -368,19 +368,43 @@ static void on_log_cb(struct mosquitto *mosq, void *obj, int level,
 		gw_warn("mqtt: %s:%u: %s", m->host, m->port, str);
 }
 
-/* TLS on iff opts.tls.ca_file is set; the server certificate is always
- * verified, its host name included (libmosquitto's default). */
+/*
+ * The server's certificate is always verified (SSL_VERIFY_PEER, 1):
+ * against ca_file/ca_path, or the system's store when neither is given.
+ * insecure skips only the host name check.
+ */
 static int setup_tls(struct gw_mqtt *m, const struct gw_mqtt_opts *o)
 {
+	const char *what;
 	int rc;
 
-	if (!o->tls.ca_file)
+	if (!o->tls.enabled)
 		return 0;
-	rc = mosquitto_tls_set(m->mosq, o->tls.ca_file, NULL, o->tls.cert_file,
-			       o->tls.key_file, NULL);
+	if (o->tls.ca_file || o->tls.ca_path) {
+		what = "ca_file, ca_path, cert_file or key_file";
+		rc = mosquitto_tls_set(m->mosq, o->tls.ca_file, o->tls.ca_path,
+				       o->tls.cert_file, o->tls.key_file, NULL);
+	} else if (o->tls.cert_file) {
+		/* mosquitto_tls_set takes a client certificate only with
+		 * a CA file or directory. */
+		gw_err("mqtt: tls: cert_file needs ca_file or ca_path");
+		return -EINVAL;
+	} else {
+		what = "the system's CA store";
+		rc =
+		    mosquitto_int_option(m->mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
+	}
+	if (rc == MOSQ_ERR_SUCCESS) {
+		what = "version or ciphers";
+		rc = mosquitto_tls_opts_set(m->mosq, 1, o->tls.version,
+					    o->tls.ciphers);
+	}
+	if (rc == MOSQ_ERR_SUCCESS) {
+		what = "insecure";
+		rc = mosquitto_tls_insecure_set(m->mosq, o->tls.insecure);
+	}
 	if (rc != MOSQ_ERR_SUCCESS) {
-		gw_err("mqtt: tls (ca_file \"%s\"): %s", o->tls.ca_file,
-		       mosq_reason(rc));
+		gw_err("mqtt: tls (%s): %s", what, mosq_reason(rc));
 		return -EINVAL;
 	}
 	mosquitto_log_callback_set(m->mosq, on_log_cb);

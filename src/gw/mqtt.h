@@ -62,10 +62,23 @@ struct gw_mqtt_opts {
 	const char *password;  /* optional; only with username */
 	int protocol;          /* GW_MQTT_V311 or GW_MQTT_V5 */
 	int keepalive;         /* seconds, 5..65535 */
+	/* The server's certificate is always verified against the CAs;
+	 * insecure only skips the check that it names @host. */
 	struct {
-		const char *ca_file;   /* TLS is on iff ca_file is set */
-		const char *cert_file; /* client certificate (optional) */
+		bool enabled;          /* TLS on */
+		const char *ca_file;   /* a CA bundle (PEM) */
+		const char *ca_path;   /* a directory of hashed CA certificates;
+					  neither: the system's CA store */
+		const char *cert_file; /* client certificate (optional; needs
+					  ca_file or ca_path, libmosquitto's
+					  rule) */
 		const char *key_file;  /* its key (with cert_file) */
+		const char *version;   /* "tlsv1.3": TLS 1.3 only; "tlsv1.2" or
+					  NULL: TLS 1.2 or later */
+		const char *ciphers;   /* OpenSSL cipher list (TLS 1.2), or TLS
+					  1.3 ciphersuites with "tlsv1.3";
+					  NULL: OpenSSL's default */
+		bool insecure;         /* do not check the host name */
 	} tls;
 	const char *will_topic;   /* e.g. "coapbridge/bridge/state"; optional */
 	const char *will_payload; /* Last Will, retained QoS 1, e.g. "offline";

@@ -253,6 +253,62 @@ gw_conf othername 127.0.0.1 "$OTHER_PORT" "ca_file = \"$PKI/ca.pem\";"
 refused_case othername "$WORK/othername.conf" 'host name verification failed' o1 \
 	'alert internal error'
 
+# delivered_case DESC CONF PORT READING: the gateway started with CONF
+# connects to PORT and a reading reaches a TLS subscriber.
+delivered_case() {
+	local desc=$1 conf=$2 port=$3 reading=$4
+	tls_sub "$desc" 1 "${TLS_ARGS[@]}" -q 1 -t "$B/dev1/$desc/temp"
+	log_mark
+	start_gateway "$conf"
+	check_match "$desc: connected" "mqtt: connected to 127\\.0\\.0\\.1:$port" "$(log_since)"
+	check_answer "$desc: a reading is accepted" "ACK 2.04" \
+		"$(gw_req -m POST -p "$desc/temp" -e "$reading")"
+	mqtt_wait_topic "$desc" "$B/dev1/$desc/temp" 1 10
+	check_eq "$desc: the reading was delivered" "$reading" \
+		"$(mqtt_payloads "$desc" "$B/dev1/$desc/temp")"
+	stop_gateway
+	mqtt_stop "$desc" >/dev/null
+}
+
+# ...unless the config says insecure: the chain is still verified, only
+# the name is not.
+gw_conf insecure 127.0.0.1 "$OTHER_PORT" "ca_file = \"$PKI/ca.pem\"; insecure = true;"
+delivered_case insecure "$WORK/insecure.conf" "$OTHER_PORT" i1
+gw_conf insecurewrongca 127.0.0.1 "$OTHER_PORT" "ca_file = \"$PKI/ca2.pem\"; insecure = true;"
+refused_case insecurewrongca "$WORK/insecurewrongca.conf" 'certificate verify failed' x1 'alert unknown ca'
+
+# (6) ca_path: a directory of CA certificates under their hash names.
+mkdir -p "$PKI/cadir"
+cp "$PKI/ca.pem" "$PKI/cadir/"
+openssl rehash "$PKI/cadir" 2>>"$PKI/log" || die "openssl rehash: $(cat "$PKI/log")"
+gw_conf capath 127.0.0.1 "$TLS_PORT" "ca_path = \"$PKI/cadir\";"
+delivered_case capath "$WORK/capath.conf" "$TLS_PORT" p1
+
+# (7) Neither ca_file nor ca_path: the system's store, which OpenSSL takes
+# from SSL_CERT_FILE when that is set.
+gw_conf system 127.0.0.1 "$TLS_PORT" ""
+GW_LAUNCH=(env "SSL_CERT_FILE=$PKI/ca.pem")
+delivered_case system "$WORK/system.conf" "$TLS_PORT" s1
+# ...and it is TLS: the plain listener gets no connection from it.
+gw_conf systemplain 127.0.0.1 "$MQTT_PORT" ""
+log_mark
+GW_NO_MQTT_WAIT=1 start_gateway "$WORK/systemplain.conf"
+check_true "tls = {} to a plain listener: the handshake fails" \
+	wait_log 'could not connect|lost|OpenSSL|TLS' 1
+check_eq "tls = {} to a plain listener: never connected" "" "$(log_since | grep 'mqtt: connected to')"
+stop_gateway
+GW_LAUNCH=()
+
+# (8) version and ciphers reach OpenSSL.
+gw_conf v13 127.0.0.1 "$TLS_PORT" "ca_file = \"$PKI/ca.pem\"; version = \"tlsv1.3\";"
+delivered_case v13 "$WORK/v13.conf" "$TLS_PORT" v1
+gw_conf badciphers 127.0.0.1 "$TLS_PORT" "ca_file = \"$PKI/ca.pem\"; version = \"tlsv1.2\"; ciphers = \"NO-SUCH-CIPHER\";"
+log_mark
+GW_NO_MQTT_WAIT=1 start_gateway "$WORK/badciphers.conf"
+check_true "ciphers: an unknown cipher list is logged" wait_log 'TLS ciphers' 1
+check_eq "ciphers: an unknown cipher list: never connected" "" "$(log_since | grep 'mqtt: connected to')"
+stop_gateway
+
 # ---- config checks of the tls group ----------------------------------------------
 
 # conf_problem DESC TLS_GROUP_BODY REGEX: -t refuses the config, saying REGEX.
