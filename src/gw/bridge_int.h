@@ -15,7 +15,7 @@
 #include "config.h"
 #include "mqtt.h"
 
-#define GW_MAX_LISTEN 8
+#define GW_MAX_LISTEN GW_CONFIG_MAX_LISTEN
 /*
  * Downlink commands in the bridge's hands at once (in flight or waiting
  * for their device): a fixed table, so a flood of MQTT commands costs a

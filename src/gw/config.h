@@ -24,8 +24,10 @@
 #include "route.h"
 
 /* Defaults (spec "Config file"). */
-#define GW_CONFIG_DEFAULT_BASE_TOPIC           "coapbridge"
-#define GW_CONFIG_DEFAULT_LISTEN               "[::]:5683"
+#define GW_CONFIG_DEFAULT_BASE_TOPIC "coapbridge"
+#define GW_CONFIG_DEFAULT_LISTEN     "[::]:5683"
+/* One CoAP socket each: the poll set has room for this many. */
+#define GW_CONFIG_MAX_LISTEN                   8
 #define GW_CONFIG_DEFAULT_MAX_MESSAGE_SIZE     1152 /* RFC 7252 §4.6 */
 #define GW_CONFIG_DEFAULT_REQUEST_TIMEOUT_MS   10000
 #define GW_CONFIG_DEFAULT_MQTT_HOST            "localhost"

@@ -102,9 +102,15 @@ void gw_cfg_load_coap(struct gw_cfg_loader *L, const struct gw_cfg_node *root)
 	if (gw_cfg_get_group(L, root, "coap", &g) == 1) {
 		gw_cfg_check_keys(L, g, keys);
 		if (gw_cfg_get_str_list(L, g, "listen", &listen, &n, &where) ==
-			1 &&
-		    n == 0)
-			gw_cfg_problem(L, where, "needs at least one address");
+		    1) {
+			if (n == 0)
+				gw_cfg_problem(L, where,
+					       "needs at least one address");
+			else if (n > GW_CONFIG_MAX_LISTEN)
+				gw_cfg_problem(L, where,
+					       "%zu addresses, at most %d", n,
+					       GW_CONFIG_MAX_LISTEN);
+		}
 		gw_cfg_get_bool(L, g, "allow_unknown_devices",
 				&c->allow_unknown_devices);
 		gw_cfg_get_u32(L, g, "max_message_size", 64, 65535,
@@ -317,7 +323,7 @@ void gw_cfg_load_mqtt(struct gw_cfg_loader *L, const struct gw_cfg_node *root)
 			m->qos = (int)v;
 		if (gw_cfg_get_group(L, g, "tls", &t) == 1)
 			load_tls(L, t);
-		gw_cfg_get_u32(L, g, "queue_limit", 0, 10000000,
+		gw_cfg_get_u32(L, g, "queue_limit", 1, 10000000,
 			       &m->queue_limit);
 	}
 	if (m->tls.enabled && !port_set)

@@ -324,7 +324,7 @@ START_TEST(wrapped_ints_and_nul)
 	expect(2, "bignul.conf:4: mqtt.keepalive: 99999999999999999999L is out "
 		  "of range (5..65535)");
 	expect(3, "bignul.conf:5: mqtt.queue_limit: 4294967296 is out of range "
-		  "(0..10000000)");
+		  "(1..10000000)");
 }
 END_TEST
 
@@ -561,6 +561,37 @@ START_TEST(homeassistant_rules)
 }
 END_TEST
 
+/* What the daemon cannot start with is refused by -t already. */
+START_TEST(limits_the_daemon_needs)
+{
+	struct gw_config *c = NULL;
+
+	ck_assert_int_eq(
+	    load_text("coap = { listen = [ \"127.0.0.1:1\", \"127.0.0.1:2\", "
+		      "\"127.0.0.1:3\", \"127.0.0.1:4\", \"127.0.0.1:5\", "
+		      "\"127.0.0.1:6\", \"127.0.0.1:7\", \"127.0.0.1:8\", "
+		      "\"127.0.0.1:9\" ]; };\n"
+		      "mqtt = { queue_limit = 0; };\n",
+		      &c),
+	    -EINVAL);
+	ck_assert_uint_eq(n_reports, 2);
+	ck_assert_ptr_nonnull(
+	    strstr(reports[0], ":1: coap.listen: 9 addresses, at most 8"));
+	ck_assert_ptr_nonnull(strstr(reports[1], ":2: mqtt.queue_limit: 0 is "
+						 "out of range (1..10000000)"));
+	ck_assert_int_eq(
+	    load_text("coap = { listen = [ \"127.0.0.1:1\", \"127.0.0.1:2\", "
+		      "\"127.0.0.1:3\", \"127.0.0.1:4\", \"127.0.0.1:5\", "
+		      "\"127.0.0.1:6\", \"127.0.0.1:7\", \"127.0.0.1:8\" "
+		      "]; };\nmqtt = { queue_limit = 1; };\n",
+		      &c),
+	    0);
+	ck_assert_uint_eq(c->coap.n_listen, 8);
+	ck_assert_uint_eq(c->mqtt.queue_limit, 1);
+	gw_config_free(c);
+}
+END_TEST
+
 /* payload_on/off mean something only where ha.c publishes them. */
 START_TEST(ha_payload_on_off_only_for_on_off_components)
 {
@@ -672,6 +703,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, syntax_error);
 	tcase_add_test(tc, homeassistant_rules);
 	tcase_add_test(tc, ha_payload_on_off_only_for_on_off_components);
+	tcase_add_test(tc, limits_the_daemon_needs);
 	tcase_add_test(tc, nul_byte_refused);
 	tcase_add_test(tc, shipped_configs);
 	suite_add_tcase(s, tc);
