@@ -63,9 +63,10 @@ int gw_bridge_find_device(const struct gw_bridge *b,
  * each connect (on_connect). So it never takes room in the readings'
  * queue, and a retained "online" from a previous run is corrected at once.
  */
-static void publish_availability(struct gw_bridge *b, int dev, bool online)
+/* @state "" clears the retained message (a device no longer configured). */
+static void publish_availability_of(struct gw_bridge *b, const char *name,
+				    const char *state)
 {
-	const char *name = b->cfg->devices[dev].name;
 	struct gw_mqtt_pub p = {.qos = 1, .retain = true};
 	struct gw_mqtt_stats st;
 	char topic[512];
@@ -75,10 +76,15 @@ static void publish_availability(struct gw_bridge *b, int dev, bool online)
 	gw_mqtt_stats(b->mqtt, &st);
 	if (!st.connected || n < 0 || (size_t)n >= sizeof(topic))
 		return;
-	const char *state = online ? "online" : "offline";
 	if (gw_bridge_publish(b, topic, state, strlen(state), &p) < 0)
 		gw_warn("device %s: availability '%s' not published", name,
 			state);
+}
+
+static void publish_availability(struct gw_bridge *b, int dev, bool online)
+{
+	publish_availability_of(b, b->cfg->devices[dev].name,
+				online ? "online" : "offline");
 }
 
 void gw_bridge_device_seen(struct gw_bridge *b, int dev, uint64_t now)
@@ -579,6 +585,15 @@ int gw_bridge_reload(struct gw_bridge *b, struct gw_config *cfg)
 			b->dev[d].waiting++;
 	}
 	gw_downlink_unsubscribe(b, old);
+	/*
+	 * A device taken out of the file leaves no retained state behind.
+	 * Cleared before the new devices' "offline": one connection keeps
+	 * the order, so whoever sees the new state sees the old one gone.
+	 */
+	for (size_t i = 0; i < old->n_devices; i++)
+		if (gw_config_device_find(cfg, old->devices[i].name,
+					  strlen(old->devices[i].name)) < 0)
+			publish_availability_of(b, old->devices[i].name, "");
 	for (size_t i = 0; i < cfg->n_devices; i++)
 		if (gw_config_device_find(old, cfg->devices[i].name,
 					  strlen(cfg->devices[i].name)) < 0)

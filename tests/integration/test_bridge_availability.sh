@@ -32,4 +32,20 @@ check_eq "live transitions: online, offline, online" "online
 offline
 online" "$(mqtt_wait live)"
 
+# A reload that takes dev1 out of the file clears its retained state, so
+# no "offline" for a device that no longer exists stays on the broker; a
+# device added by the reload starts offline.
+cat >"$WORK/gw.conf" <<EOF
+gateway = { id = "itest"; base_topic = "$B"; };
+coap = { listen = [ "127.0.0.1:$COAP_PORT" ]; };
+mqtt = { host = "127.0.0.1"; port = $MQTT_PORT; };
+devices = ( { name = "dev2"; address = "127.0.0.1"; } );
+EOF
+kill -HUP "$GW_PID"
+dev2_offline() {
+	[ "$(mqtt_retained "$B/dev2/availability")" = offline ]
+}
+check_true "added by a reload: offline (retained)" wait_until 5 dev2_offline
+check_eq "removed by that reload: no retained state left" "" "$(mqtt_retained "$B/dev1/availability")"
+
 finish
