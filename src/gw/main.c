@@ -78,8 +78,11 @@ static void reload(struct daemon *d)
 	if (gw_config_load(d->config_path, &cfg, log_problem, NULL) < 0) {
 		gw_err(
 		    "reload failed: the running configuration stays in force");
+	} else if (gw_bridge_reload(d->bridge, cfg) < 0) {
+		/* Logged by the bridge; @cfg is freed, the old one runs. */
+		gw_err(
+		    "reload failed: the running configuration stays in force");
 	} else {
-		gw_bridge_reload(d->bridge, cfg);
 		gw_notice("configuration reloaded");
 	}
 	gw_service_ready();
