@@ -649,6 +649,14 @@ int gw_mqtt_dispatch(struct gw_mqtt *m, short revents, uint64_t now_ms)
 		bool was_connected = m->st == ST_CONNECTED;
 
 		schedule_retry(m);
+		if (!m->refused &&
+		    gw_log_ratelimit(&m->rl_conn, m->now_ms, 0.2, 5.0))
+			gw_warn(
+			    "mqtt: %s %s:%u: connection closed; retrying "
+			    "in %llu ms",
+			    was_connected ? "lost" : "could not connect to",
+			    m->host, m->port,
+			    (unsigned long long)(m->retry_at_ms - m->now_ms));
 		if (was_connected && m->cbs.on_disconnect)
 			m->cbs.on_disconnect(m->user, "connection closed");
 		return 0;
