@@ -604,7 +604,8 @@ bool gw_ha_on_message(struct gw_ha *ha, const char *topic, const void *payload,
 				ha->prefix, ha->n_docs);
 			announce_all(ha);
 		}
-		return true;
+		/* Not only ours: a downlink route may listen there too. */
+		return false;
 	}
 	if (ha->scanning && is_config_topic(ha, topic)) {
 		/* Only what the broker kept from before counts. */

@@ -109,8 +109,9 @@ void gw_ha_on_connect(struct gw_ha *ha, uint64_t now_ms);
 
 /*
  * An MQTT message (@payload valid for the call; @retained as in
- * struct gw_mqtt_msg). Returns true when it was gw_ha's (the discovery
- * status topic, or a config topic while scanning), false otherwise.
+ * struct gw_mqtt_msg). Returns true when it was gw_ha's alone (a config
+ * topic while scanning); false otherwise, the status topic included: a
+ * downlink route on that topic gets it as well.
  */
 bool gw_ha_on_message(struct gw_ha *ha, const char *topic, const void *payload,
 		      size_t len, bool retained, uint64_t now_ms);

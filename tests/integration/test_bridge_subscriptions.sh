@@ -121,6 +121,9 @@ barrier
 check_eq "C1: ha/status subscribed once, with HA's QoS 1 (the higher)" "1" "$(subscribed ha/status)"
 check_eq "C1: cmd/led subscribed (for the observer) with QoS 0" "0" "$(subscribed cmd/led)"
 check_no_match "C1: nothing unsubscribed" "." "$(log_lines ": $CLIENT [^ ]+\$")"
+# Home Assistant acts on its status topic and leaves it to the route too.
+command ha/status online '^CON PUT hastatus pl=online$'
+check_true "C1: ... and Home Assistant announced again" wait_lines "$GW_LOG" 'homeassistant: ha online: announcing' 1 10
 
 # ---- C2: two routes on the observed cmd/led; nothing else changes ----
 log_cut
