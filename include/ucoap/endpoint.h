@@ -448,6 +448,15 @@ struct ucoap_deferred {
 	uint8_t req_type; /* CON or NON */
 	uint8_t token_len;
 	uint8_t token[UCOAP_TOKEN_MAX];
+	/*
+	 * Filled by ucoap_ep_defer() for a block-wise answer (RFC 7959):
+	 * the request's identity (method and options but Block/Size, §2.5)
+	 * and the Block2 option it carried, if any.
+	 */
+	uint64_t req_id;
+	bool block2;
+	uint8_t block2_szx;
+	uint32_t block2_num;
 };
 
 /*
@@ -462,6 +471,16 @@ int ucoap_ep_defer(struct ucoap_ep *ep, struct ucoap_deferred *out);
  * ACKed) when the request was a CON, a NON otherwise. @cb (may be NULL)
  * learns whether the CON was acknowledged (status 0), reset or timed out.
  * Returns 0 or as ucoap_ep_request().
+ *
+ * Block-wise (RFC 7959), as ucoap_ep_respond(): a 2.xx answer whose
+ * payload exceeds a block, or any 2.xx answer to a request carrying
+ * Block2, goes out as the block asked for (block 0 with M=1 and Size2
+ * without Block2). The whole body is kept (up to max_body_size, in one of
+ * max_block_transfers slots, freed after its last block or after
+ * EXCHANGE_LIFETIME) and the Block2 requests that follow are answered
+ * from it, piggybacked, without running the handler; when no slot is
+ * free, each of them runs the handler again, which must then produce the
+ * same representation (set an ETag).
  */
 int ucoap_ep_respond_deferred(struct ucoap_ep *ep,
 			      const struct ucoap_deferred *d,
@@ -540,6 +559,24 @@ unsigned ucoap_ep_observer_count(const struct ucoap_ep *ep, const void *key);
  * token (§3.3.1). *@handle gets the observation's handle (never 0).
  * Returns 0, UCOAP_ERR_FULL (max_observations open, or no exchange free)
  * or as ucoap_ep_request().
+ *
+ * Block-wise (RFC 7959 §2.6): a notification (or registration answer)
+ * that is the first block of a larger body (Block2 NUM 0, M=1) reaches
+ * @cb once, whole, after the endpoint fetched the other blocks with GETs
+ * of @req without Observe, carrying Block2 NUM=1.. and a fresh token of
+ * their own (one on the observation's token without Observe would end the
+ * registration, RFC 7641 §3.6). @cb then gets the first block's header
+ * and options (Observe, ETag, Content-Format, Size2...) without its Block2
+ * option, and the whole body (up to max_body_size). The fetch takes one
+ * of max_block_requests slots and an exchange; when none is free the
+ * notification reaches @cb as its first block, Block2 option included. A
+ * fresher notification arriving meanwhile replaces the fetch (§3.4 of
+ * RFC 7641). A block with another ETag than the first (the resource
+ * changed; its newer notification follows) drops that notification
+ * silently. A fetch that fails otherwise ends the observation: @cb gets
+ * UCOAP_ERR_TIMEOUT, UCOAP_ERR_RST, UCOAP_ERR_NOSPACE (body above
+ * max_body_size) or UCOAP_ERR_INVAL (blocks that do not fit), or status
+ * 0 with a non-2.xx answer to a block request (e.g. 4.04).
  */
 int ucoap_ep_observe(struct ucoap_ep *ep, const struct ucoap_addr *to,
 		     struct ucoap_msg *req, ucoap_response_cb cb, void *user,

@@ -677,7 +677,12 @@ int main(int argc, char **argv)
 	/* The observation, and the plain GET of --get-after beside it. */
 	cfg.max_exchanges = get.after ? 2 : 1;
 	cfg.max_body_size = MAX_BODY;
-	cfg.max_block_requests = 1;
+	/*
+	 * A block-wise transfer for each request at once: the --get-after
+	 * GET's, and the observation's follow-up GETs for a notification
+	 * larger than a block (RFC 7959 §2.6).
+	 */
+	cfg.max_block_requests = cfg.max_exchanges;
 	cfg.max_block_transfers = cfg.max_exchanges;
 	cfg.block_szx = (uint32_t)szx;
 	cfg.request_timeout_ms = (uint32_t)(timeout_s * 1000 + 0.5);

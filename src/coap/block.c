@@ -26,6 +26,7 @@ struct ucoap_blk_srv {
 
 struct ucoap_blk_cli {
 	bool used, done;
+	bool follow;    /* the rest of a notification (RFC 7959 §2.6) */
 	bool b1;        /* still sending the request body (Block1) */
 	bool sent_more; /* the last Block1 sent had M=1 */
 	bool default_cb;
@@ -42,8 +43,9 @@ struct ucoap_blk_cli {
 	uint8_t etag[8];
 	size_t body_len; /* Block1: the whole body; Block2: received so far */
 	size_t sent_off, sent_n;
-	size_t req_len;
+	size_t req_len, head_len;
 	uint8_t *req;  /* the encoded request without body: max_message_size */
+	uint8_t *head; /* follow: the notification's first block, no payload */
 	uint8_t *body; /* body_max */
 };
 
@@ -64,7 +66,8 @@ int ucoap_blk_init(struct ucoap_blk *b, const struct ucoap_ep_config *cfg)
 	for (uint32_t i = 0; i < b->ncli; i++) {
 		b->cli[i].body = malloc(b->body_max);
 		b->cli[i].req = malloc(cfg->max_message_size);
-		if (!b->cli[i].body || !b->cli[i].req)
+		b->cli[i].head = malloc(cfg->max_message_size);
+		if (!b->cli[i].body || !b->cli[i].req || !b->cli[i].head)
 			goto fail;
 	}
 	return 0;
@@ -80,6 +83,7 @@ void ucoap_blk_cleanup(struct ucoap_blk *b)
 	for (uint32_t i = 0; b->cli && i < b->ncli; i++) {
 		free(b->cli[i].body);
 		free(b->cli[i].req);
+		free(b->cli[i].head);
 	}
 	free(b->srv);
 	free(b->cli);
@@ -123,19 +127,26 @@ static uint64_t request_id(const struct ucoap_msg *m)
 	return (uint64_t)h1 << 32 | h2;
 }
 
-static struct ucoap_blk_srv *srv_find(struct ucoap_ep *ep, uint64_t id)
+uint64_t ucoap_blk_request_id(const struct ucoap_msg *m)
+{
+	return request_id(m);
+}
+
+static struct ucoap_blk_srv *
+srv_find_at(struct ucoap_ep *ep, const struct ucoap_addr_key *peer, uint64_t id)
 {
 	for (uint32_t i = 0; i < ep->blk.nsrv; i++) {
 		struct ucoap_blk_srv *s = &ep->blk.srv[i];
 
-		if (s->used && s->id == id &&
-		    ucoap_addr_key_eq(&s->peer, &ep->cur.key))
+		if (s->used && s->id == id && ucoap_addr_key_eq(&s->peer, peer))
 			return s;
 	}
 	return NULL;
 }
 
-static struct ucoap_blk_srv *srv_alloc(struct ucoap_ep *ep, uint64_t id)
+static struct ucoap_blk_srv *srv_alloc_at(struct ucoap_ep *ep,
+					  const struct ucoap_addr_key *peer,
+					  uint64_t id)
 {
 	for (uint32_t i = 0; i < ep->blk.nsrv; i++) {
 		struct ucoap_blk_srv *s = &ep->blk.srv[i];
@@ -143,13 +154,24 @@ static struct ucoap_blk_srv *srv_alloc(struct ucoap_ep *ep, uint64_t id)
 		if (!s->used) {
 			s->used = true;
 			s->answer = false;
-			s->peer = ep->cur.key;
+			s->peer = *peer;
 			s->id = id;
 			s->len = 0;
 			return s;
 		}
 	}
 	return NULL;
+}
+
+/* The current request's slot (its peer), found or taken. */
+static struct ucoap_blk_srv *srv_find(struct ucoap_ep *ep, uint64_t id)
+{
+	return srv_find_at(ep, &ep->cur.key, id);
+}
+
+static struct ucoap_blk_srv *srv_alloc(struct ucoap_ep *ep, uint64_t id)
+{
+	return srv_alloc_at(ep, &ep->cur.key, id);
 }
 
 /* An answer of the endpoint's own: @code with an optional uint option. */
@@ -316,10 +338,10 @@ void ucoap_blk_server_done(struct ucoap_ep *ep)
 	ep->cur.blk.slot = NULL;
 }
 
-/* Keep a Block1 request's multi-block answer for the requests to come. */
-static void keep_answer(struct ucoap_ep *ep, const struct ucoap_msg *resp)
+/* Keep a multi-block answer in @s for the Block2 requests to come. */
+static void keep_answer(struct ucoap_ep *ep, struct ucoap_blk_srv *s,
+			const struct ucoap_msg *resp, uint64_t now)
 {
-	struct ucoap_blk_srv *s = ep->cur.blk.slot;
 	const struct ucoap_opt *etag = ucoap_msg_find(resp, UCOAP_OPT_ETAG);
 
 	if (!s || resp->payload_len > ep->blk.body_max)
@@ -333,7 +355,62 @@ static void keep_answer(struct ucoap_ep *ep, const struct ucoap_msg *resp)
 	s->etag_len = etag && etag->len <= sizeof(s->etag) ? etag->len : 0;
 	if (s->etag_len)
 		memcpy(s->etag, ucoap_opt_value(etag), s->etag_len);
-	s->expires = ep->cur.now + ep->exchange_lifetime;
+	s->expires = now + ep->exchange_lifetime;
+}
+
+/*
+ * Make @r (a copy of @resp, options and all) carry the block of @resp's
+ * body that @want asks for, at @want's size or our smaller one (§2.4:
+ * the block starts at @want's offset whatever size we pick), with Size2
+ * for a first block of several or when @size2. The block shrinks until
+ * the message fits max_message_size (checked by encoding into ep->tx).
+ * *@b gets the block sent. A block past the end of the body makes @r a
+ * 4.02 Bad Option (§2.2) and *@b NUM 0 without M.
+ */
+static int slice_answer(struct ucoap_ep *ep, const struct ucoap_msg *resp,
+			const struct ucoap_block *want, bool size2,
+			struct ucoap_msg *r, struct ucoap_block *b, size_t *len)
+{
+	size_t off, n, start = ucoap_block_offset(want);
+	int rc;
+
+	b->szx = want->szx < ep->blk.szx ? want->szx : ep->blk.szx;
+	for (;;) {
+		b->num = (uint32_t)(start >> (b->szx + 4));
+		if (ucoap_block_slice(resp->payload_len, b, &off, &n,
+				      &b->more) < 0) {
+			ucoap_msg_init(r, UCOAP_TYPE_ACK, UCOAP_BAD_OPTION);
+			r->type = resp->type;
+			r->mid = resp->mid;
+			r->token_len = resp->token_len;
+			memcpy(r->token, resp->token, resp->token_len);
+			*b = (struct ucoap_block){0, false, b->szx};
+			return ucoap_msg_encode(r, ep->tx,
+						ep->cfg.max_message_size, len);
+		}
+		ucoap_msg_del_opt(r, UCOAP_OPT_BLOCK2);
+		ucoap_msg_del_opt(r, UCOAP_OPT_SIZE2);
+		rc = ucoap_msg_add_block(r, UCOAP_OPT_BLOCK2, b);
+		/* §4: Size2 with the first block, or when asked for. */
+		if (rc == 0 && ((b->num == 0 && b->more) || size2))
+			rc = ucoap_msg_add_size(r, UCOAP_OPT_SIZE2,
+						(uint32_t)resp->payload_len);
+		if (rc < 0)
+			return rc;
+		r->payload = n ? resp->payload + off : NULL;
+		r->payload_len = n;
+		rc = ucoap_msg_encode(r, ep->tx, ep->cfg.max_message_size, len);
+		/* Options too long for a block this size: a smaller one. */
+		if (rc != UCOAP_ERR_NOSPACE || b->szx == 0)
+			return rc;
+		b->szx--;
+	}
+}
+
+/* Block2 carries a representation: a 2.xx body, not a 2.31's or an error's. */
+static bool is_representation(uint8_t code)
+{
+	return UCOAP_CODE_CLASS(code) == 2 && code != UCOAP_CONTINUE;
 }
 
 int ucoap_blk_encode_answer(struct ucoap_ep *ep, const struct ucoap_msg *resp,
@@ -345,14 +422,9 @@ int ucoap_blk_encode_answer(struct ucoap_ep *ep, const struct ucoap_msg *resp,
 	bool asked = ucoap_msg_get_block(req, UCOAP_OPT_BLOCK2, &want) == 0;
 	bool big = false;
 	struct ucoap_msg r;
-	size_t off, n, start;
 	int rc;
 
-	/*
-	 * Block2 carries a representation: a 2.xx answer's body, never a
-	 * 2.31's or an error's diagnostic text.
-	 */
-	if (UCOAP_CODE_CLASS(resp->code) != 2 || resp->code == UCOAP_CONTINUE)
+	if (!is_representation(resp->code))
 		asked = false;
 	else if (resp->payload_len > ucoap_block_size(ep->blk.szx))
 		big = true;
@@ -367,50 +439,75 @@ int ucoap_blk_encode_answer(struct ucoap_ep *ep, const struct ucoap_msg *resp,
 	}
 	if (!asked && !big)
 		return ucoap_msg_encode(&r, buf, cap, len);
-	/*
-	 * §2.4: the client's SZX or a smaller one; the block asked for
-	 * starts at its offset whatever size we pick (late negotiation).
-	 */
-	b.szx = want.szx < ep->blk.szx ? want.szx : ep->blk.szx;
-	start = ucoap_block_offset(&want);
-	for (;;) {
-		b.num = (uint32_t)(start >> (b.szx + 4));
-		if (ucoap_block_slice(resp->payload_len, &b, &off, &n,
-				      &b.more) < 0) {
-			/* §2.2: a block past the end of the body. */
-			ucoap_msg_init(&r, UCOAP_TYPE_ACK, UCOAP_BAD_OPTION);
-			r.type = resp->type;
-			r.mid = resp->mid;
-			r.token_len = resp->token_len;
-			memcpy(r.token, resp->token, resp->token_len);
-			return ucoap_msg_encode(&r, buf, cap, len);
-		}
-		ucoap_msg_del_opt(&r, UCOAP_OPT_BLOCK2);
-		ucoap_msg_del_opt(&r, UCOAP_OPT_SIZE2);
-		rc = ucoap_msg_add_block(&r, UCOAP_OPT_BLOCK2, &b);
-		/* §4: Size2 with the first block, or when asked for. */
-		if (rc == 0 && ((b.num == 0 && b.more) ||
-				ucoap_msg_find(req, UCOAP_OPT_SIZE2)))
-			rc = ucoap_msg_add_size(&r, UCOAP_OPT_SIZE2,
-						(uint32_t)resp->payload_len);
-		if (rc < 0)
-			return rc;
-		r.payload = n ? resp->payload + off : NULL;
-		r.payload_len = n;
-		rc = ucoap_msg_encode(&r, buf, cap, len);
-		/* Options too long for a block this size: a smaller one. */
-		if (rc != UCOAP_ERR_NOSPACE || b.szx == 0)
-			break;
-		b.szx--;
+	rc = slice_answer(ep, resp, &want,
+			  ucoap_msg_find(req, UCOAP_OPT_SIZE2) != NULL, &r, &b,
+			  len);
+	if (rc < 0)
+		return rc;
+	if (buf != ep->tx) {
+		if (*len > cap)
+			return UCOAP_ERR_NOSPACE;
+		memcpy(buf, ep->tx, *len);
 	}
 	/* A Block1 request's answer is kept for the blocks to come. */
-	if (rc == 0 && cur->slot) {
+	if (cur->slot) {
 		if (b.more)
-			keep_answer(ep, resp);
+			keep_answer(ep, cur->slot, resp, ep->cur.now);
 		else if (cur->slot->answer)
 			cur->slot->used = false; /* its last block went out */
 	}
-	return rc;
+	return 0;
+}
+
+void ucoap_blk_deferred_init(struct ucoap_ep *ep, struct ucoap_deferred *d)
+{
+	struct ucoap_block b;
+
+	d->req_id = request_id(ep->cur.req);
+	d->block2 = ucoap_msg_get_block(ep->cur.req, UCOAP_OPT_BLOCK2, &b) == 0;
+	d->block2_num = d->block2 ? b.num : 0;
+	d->block2_szx = d->block2 ? b.szx : 0;
+}
+
+int ucoap_blk_deferred_answer(struct ucoap_ep *ep,
+			      const struct ucoap_deferred *d,
+			      const struct ucoap_msg *resp,
+			      struct ucoap_msg *out)
+{
+	struct ucoap_block want = {d->block2_num, false, d->block2_szx}, b;
+	struct ucoap_addr_key key;
+	struct ucoap_blk_srv *s;
+	size_t len;
+	int rc;
+
+	*out = *resp;
+	if (!is_representation(resp->code) ||
+	    (!d->block2 && resp->payload_len <= ucoap_block_size(ep->blk.szx)))
+		return 0;
+	if (!d->block2)
+		want = (struct ucoap_block){0, false, ep->blk.szx};
+	if (want.szx > UCOAP_BLOCK_SZX_MAX || want.num > UCOAP_BLOCK_NUM_MAX)
+		return UCOAP_ERR_INVAL;
+	rc = slice_answer(ep, resp, &want, false, out, &b, &len);
+	if (rc < 0 || !b.more)
+		return rc;
+	/*
+	 * §2.6-like for a separate response: its request is gone, so the
+	 * body is kept (one of max_block_transfers slots, keyed by the
+	 * client and the request's method and options, §2.5) and the Block2
+	 * requests that follow are answered from it without the handler.
+	 * No slot free: the handler runs again for each of them.
+	 */
+	ucoap_addr_key(&d->peer, &key);
+	s = srv_find_at(ep, &key, d->req_id);
+	if (!s)
+		s = srv_alloc_at(ep, &key, d->req_id);
+	if (s) {
+		keep_answer(ep, s, resp, ucoap_ep_now(ep));
+		if (!s->answer)
+			s->used = false; /* larger than max_body_size */
+	}
+	return 0;
 }
 
 /* ---- the client role ---- */
@@ -425,10 +522,11 @@ static struct ucoap_blk_cli *cli_alloc(struct ucoap_ep *ep)
 		struct ucoap_blk_cli *t = &ep->blk.cli[i];
 
 		if (!t->used) {
-			uint8_t *req = t->req, *body = t->body;
+			uint8_t *req = t->req, *head = t->head, *body = t->body;
 
 			memset(t, 0, sizeof(*t));
 			t->req = req;
+			t->head = head;
 			t->body = body;
 			t->used = true;
 			return t;
@@ -530,7 +628,11 @@ static void cli_block2(struct ucoap_ep *ep, struct ucoap_blk_cli *t,
 
 	/* No Block2 (an error, or a server that sent it whole): as is. */
 	if (ucoap_msg_get_block(resp, UCOAP_OPT_BLOCK2, &b) < 0) {
-		cli_finish(ep, t, 0, resp, from);
+		/* Not the rest of a notification's body, though. */
+		if (t->follow && is_representation(resp->code))
+			cli_finish(ep, t, UCOAP_ERR_INVAL, NULL, NULL);
+		else
+			cli_finish(ep, t, 0, resp, from);
 		return;
 	}
 	/* §2.4: the block must continue what we have, at any size. */
@@ -549,7 +651,13 @@ static void cli_block2(struct ucoap_ep *ep, struct ucoap_blk_cli *t,
 	} else if (t->has_etag &&
 		   (!etag || etag->len != t->etag_len ||
 		    memcmp(ucoap_opt_value(etag), t->etag, t->etag_len) != 0)) {
-		cli_finish(ep, t, UCOAP_ERR_INVAL, NULL, NULL);
+		/*
+		 * A notification's representation changed under us: the
+		 * server notifies the new one (RFC 7641 §4.2), which starts a
+		 * transfer of its own; this one is dropped.
+		 */
+		cli_finish(ep, t, t->follow ? UCOAP_ERR_AGAIN : UCOAP_ERR_INVAL,
+			   NULL, NULL);
 		return;
 	}
 	if (resp->payload_len > ep->blk.body_max - t->body_len) {
@@ -566,7 +674,13 @@ static void cli_block2(struct ucoap_ep *ep, struct ucoap_blk_cli *t,
 			cli_finish(ep, t, rc, NULL, NULL);
 		return;
 	}
-	whole = *resp;
+	/* A notification keeps its first block's header and options. */
+	if (!t->follow)
+		whole = *resp;
+	else if (ucoap_msg_decode(&whole, t->head, t->head_len) < 0) {
+		cli_finish(ep, t, UCOAP_ERR_INVAL, NULL, NULL);
+		return;
+	}
 	ucoap_msg_del_opt(&whole, UCOAP_OPT_BLOCK2);
 	whole.payload = t->body_len ? t->body : NULL;
 	whole.payload_len = t->body_len;
@@ -723,12 +837,94 @@ bool ucoap_blk_client_takeover(struct ucoap_ep *ep, struct ucoap_exchange *x,
 	return true;
 }
 
+int ucoap_blk_client_follow(struct ucoap_ep *ep, const struct ucoap_addr *peer,
+			    const uint8_t *req, size_t req_len,
+			    const uint8_t *token, uint8_t token_len,
+			    const struct ucoap_msg *first, ucoap_response_cb cb,
+			    void *user, struct ucoap_blk_cli **out)
+{
+	const struct ucoap_opt *etag = ucoap_msg_find(first, UCOAP_OPT_ETAG);
+	struct ucoap_blk_cli *t;
+	struct ucoap_msg m;
+	struct ucoap_block b;
+	int rc;
+
+	if (ucoap_msg_get_block(first, UCOAP_OPT_BLOCK2, &b) < 0 ||
+	    b.num != 0 || !b.more ||
+	    first->payload_len != ucoap_block_size(b.szx) ||
+	    token_len > UCOAP_TOKEN_MAX)
+		return UCOAP_ERR_INVAL;
+	if (first->payload_len > ep->blk.body_max)
+		return UCOAP_ERR_NOSPACE;
+	if (ep->closing || !ep->has_sock)
+		return UCOAP_ERR_STATE;
+	t = cli_alloc(ep);
+	if (!t)
+		return UCOAP_ERR_FULL;
+	/* §2.6: the rest is fetched with plain GETs, without Observe. */
+	rc = ucoap_msg_decode(&m, req, req_len);
+	if (rc < 0)
+		goto fail;
+	ucoap_msg_del_opt(&m, UCOAP_OPT_OBSERVE);
+	m.payload = NULL;
+	m.payload_len = 0;
+	rc =
+	    ucoap_msg_encode(&m, t->req, ep->cfg.max_message_size, &t->req_len);
+	if (rc < 0)
+		goto fail;
+	/* The header and options the whole notification is delivered with. */
+	m = *first;
+	m.payload = NULL;
+	m.payload_len = 0;
+	rc = ucoap_msg_encode(&m, t->head, ep->cfg.max_message_size,
+			      &t->head_len);
+	if (rc < 0)
+		goto fail;
+	t->follow = true;
+	t->peer = *peer;
+	t->cb = cb;
+	t->user = user;
+	t->szx2 = b.szx;
+	t->token_len = token_len;
+	memcpy(t->token, token, token_len);
+	/* §2.4: every block must carry the first one's ETag. */
+	t->has_etag = etag && etag->len <= sizeof(t->etag);
+	if (t->has_etag) {
+		t->etag_len = (uint8_t)etag->len;
+		memcpy(t->etag, ucoap_opt_value(etag), etag->len);
+	}
+	memcpy(t->body, first->payload, first->payload_len);
+	t->body_len = first->payload_len;
+	rc = cli_send(ep, t);
+	if (rc < 0)
+		goto fail;
+	*out = t;
+	return 0;
+fail:
+	t->used = false;
+	return rc;
+}
+
+void ucoap_blk_client_abort(struct ucoap_ep *ep, struct ucoap_blk_cli *t)
+{
+	struct ucoap_addr_key key;
+	struct ucoap_exchange *x;
+
+	if (!t || !t->used || t->done)
+		return;
+	ucoap_addr_key(&t->peer, &key);
+	x = ucoap_extable_by_mid(&ep->ex, &key, t->cur_mid);
+	if (x && x->cb == cli_on_response && x->user == t)
+		ucoap_extable_release(&ep->ex, x);
+	t->used = false;
+}
+
 uint16_t ucoap_blk_client_mid(const struct ucoap_ep *ep, uint16_t mid)
 {
 	for (uint32_t i = 0; i < ep->blk.ncli; i++) {
 		const struct ucoap_blk_cli *t = &ep->blk.cli[i];
 
-		if (t->used && !t->done && t->orig_mid == mid)
+		if (t->used && !t->done && !t->follow && t->orig_mid == mid)
 			return t->cur_mid;
 	}
 	return mid;

@@ -7,7 +7,10 @@
  * the request asked for (or block 0 with M=1 and Size2 when the body
  * exceeds a block and the request had no Block2). Every block request
  * runs the handler again, which must produce the same representation (an
- * ETag lets the client check). Nothing is kept between blocks.
+ * ETag lets the client check). Nothing is kept between blocks -- except
+ * for a separate response (ucoap_ep_respond_deferred()), whose request is
+ * gone by then: its body is kept in a server slot (below) as a Block1
+ * request's answer is.
  *
  * Server role, Block1: a fixed pool of max_block_transfers slots, each with
  * a max_body_size buffer allocated once, reassembles request bodies keyed
@@ -23,7 +26,10 @@
  * than a block is sent block by block (Block1, waiting for 2.31 each
  * time); a response with Block2 M=1 is followed by requests for the next
  * blocks (same options and token, new message ids); the caller's callback
- * runs once with the whole body.
+ * runs once with the whole body. The same slots fetch the rest of an
+ * observation's notification (RFC 7959 §2.6, observe.c): GETs without
+ * Observe on a token of their own, the whole delivered with the first
+ * block's options.
  */
 #ifndef UCOAP_BLOCKWISE_H
 #define UCOAP_BLOCKWISE_H
@@ -86,6 +92,22 @@ void ucoap_blk_server_done(struct ucoap_ep *ep);
 int ucoap_blk_encode_answer(struct ucoap_ep *ep, const struct ucoap_msg *resp,
 			    uint8_t *buf, size_t cap, size_t *len);
 
+/* The identity of request @m for its blocks: method and options (§2.5). */
+uint64_t ucoap_blk_request_id(const struct ucoap_msg *m);
+/* ucoap_ep_defer(): note the current request's identity and Block2 in @d. */
+void ucoap_blk_deferred_init(struct ucoap_ep *ep, struct ucoap_deferred *d);
+/*
+ * The separate response @resp for @d as it goes out: *@out is @resp, or
+ * the block of it that @d's request asked for (block 0 with M=1 and Size2
+ * when it is larger than a block), its whole body then kept for the Block2
+ * requests that follow. @out's views point into @resp. Returns 0 or as
+ * ucoap_msg_encode().
+ */
+int ucoap_blk_deferred_answer(struct ucoap_ep *ep,
+			      const struct ucoap_deferred *d,
+			      const struct ucoap_msg *resp,
+			      struct ucoap_msg *out);
+
 /* Client role: should ucoap_ep_request() hand @req to us? */
 bool ucoap_blk_client_wants(const struct ucoap_ep *ep,
 			    const struct ucoap_msg *req);
@@ -102,6 +124,31 @@ int ucoap_blk_client_request(struct ucoap_ep *ep, const struct ucoap_addr *to,
 bool ucoap_blk_client_takeover(struct ucoap_ep *ep, struct ucoap_exchange *x,
 			       const struct ucoap_msg *m,
 			       const struct ucoap_addr *from);
+/*
+ * Client role, RFC 7959 §2.6: @first (from @from) is block 0 of a
+ * notification, Block2 M=1, for the observation whose request @req
+ * (encoded, @req_len bytes) went to @peer. Fetch the rest with GETs of
+ * @req without Observe, carrying Block2 NUM=1.. and the token @token
+ * (not the observation's: a GET on it without Observe would end the
+ * registration, RFC 7641 §3.6), then call @cb once: status 0 with the
+ * whole notification (@first's header and options, Size2 kept, Block2
+ * removed, the whole body); status 0 with a response that is not a block
+ * of it (e.g. 4.04); UCOAP_ERR_AGAIN when its ETag changed on the way (a
+ * newer representation, whose notification comes, RFC 7641 §4.2); or
+ * UCOAP_ERR_TIMEOUT, _RST, _INVAL (blocks that do not fit), _NOSPACE
+ * (above max_body_size). *@out gets the transfer for
+ * ucoap_blk_client_abort(). Returns 0, UCOAP_ERR_FULL (no slot or no
+ * exchange free), UCOAP_ERR_NOSPACE or UCOAP_ERR_INVAL (@first cannot
+ * start one); @cb is not called then.
+ */
+int ucoap_blk_client_follow(struct ucoap_ep *ep, const struct ucoap_addr *peer,
+			    const uint8_t *req, size_t req_len,
+			    const uint8_t *token, uint8_t token_len,
+			    const struct ucoap_msg *first, ucoap_response_cb cb,
+			    void *user, struct ucoap_blk_cli **out);
+/* Stop the follow-up transfer @t silently (superseded or ended). */
+void ucoap_blk_client_abort(struct ucoap_ep *ep, struct ucoap_blk_cli *t);
+
 /* The message id now carrying the transfer that started as @mid. */
 uint16_t ucoap_blk_client_mid(const struct ucoap_ep *ep, uint16_t mid);
 

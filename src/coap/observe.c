@@ -415,6 +415,13 @@ static void drop_exchange(struct ucoap_ep *ep, struct ucoap_observation *c)
 	c->exch_open = false;
 }
 
+/* Stop fetching the rest of a notification, silently. */
+static void drop_fetch(struct ucoap_ep *ep, struct ucoap_observation *c)
+{
+	ucoap_blk_client_abort(ep, c->fetch);
+	c->fetch = NULL;
+}
+
 /* The observation is over: free it, then tell its owner, once. */
 static void end(struct ucoap_ep *ep, struct ucoap_observation *c, int status,
 		const struct ucoap_msg *m, const struct ucoap_addr *from)
@@ -422,6 +429,7 @@ static void end(struct ucoap_ep *ep, struct ucoap_observation *c, int status,
 	ucoap_response_cb cb = c->cb;
 	void *user = c->user;
 
+	drop_fetch(ep, c);
 	drop_exchange(ep, c);
 	c->used = false;
 	cb(ep, status, status == 0 ? m : NULL, status == 0 ? from : NULL, user);
@@ -438,6 +446,86 @@ static bool fresh(const struct ucoap_observation *c, uint32_t v, uint64_t now)
 
 	return (v1 < v && v - v1 < SEQ_HALF) || (v1 > v && v1 - v > SEQ_HALF) ||
 	       now > c->seq_at + FRESH_WINDOW_MS;
+}
+
+static bool token_taken(struct ucoap_ep *ep, const struct ucoap_addr_key *key,
+			const uint8_t *t)
+{
+	return ucoap_extable_by_token(&ep->ex, key, t, 4) ||
+	       ucoap_obs_find(ep, key, t, 4);
+}
+
+/*
+ * §3.1/RFC 7252 §5.3.1: a fresh, unguessable 4-byte token, unique among
+ * our requests and observations with this peer (stepped on a clash).
+ */
+static int fresh_token(struct ucoap_ep *ep, const struct ucoap_addr_key *key,
+		       uint8_t t[4])
+{
+	int rc = ucoap_ep_random(ep, t, 4);
+
+	if (rc < 0)
+		return rc;
+	while (token_taken(ep, key, t))
+		for (int i = 3; i >= 0 && ++t[i] == 0; i--)
+			;
+	return 0;
+}
+
+/* The rest of @c's newest notification arrived (or not): block.c's call. */
+static void on_fetched(struct ucoap_ep *ep, int status,
+		       const struct ucoap_msg *m, const struct ucoap_addr *from,
+		       void *user)
+{
+	struct ucoap_observation *c = user;
+
+	c->fetch = NULL;
+	/*
+	 * Its representation changed on the way: the server notifies the
+	 * new one (§4.2), so this one is dropped, as a lost NON would be.
+	 */
+	if (status == UCOAP_ERR_AGAIN)
+		return;
+	/*
+	 * The whole notification, with its first block's Observe; anything
+	 * else (an error answer to a block request, a timeout, a body above
+	 * max_body_size) ends the observation as a failed registration does.
+	 */
+	if (status == 0 && UCOAP_CODE_CLASS(m->code) == 2)
+		c->cb(ep, 0, m, from, c->user);
+	else
+		end(ep, c, status, m, from);
+}
+
+/*
+ * RFC 7959 §2.6: @m is the first block of a larger notification: fetch
+ * the rest with plain GETs (no Observe) on a token of their own -- a GET
+ * without Observe on the observation's token would end the registration
+ * (§3.6) -- and call back once it is whole. Returns true when the callback
+ * is left to on_fetched(); false to deliver @m as it is (no slot or
+ * exchange free for the transfer: the caller sees its Block2 option).
+ */
+static bool fetch_rest(struct ucoap_ep *ep, struct ucoap_observation *c,
+		       const struct ucoap_msg *m)
+{
+	struct ucoap_block b;
+	uint8_t token[4];
+	int rc;
+
+	if (ucoap_msg_get_block(m, UCOAP_OPT_BLOCK2, &b) < 0 || !b.more ||
+	    b.num != 0)
+		return false;
+	rc = fresh_token(ep, &c->akey, token);
+	if (rc == 0)
+		rc = ucoap_blk_client_follow(ep, &c->peer, cli_buf(&ep->obs, c),
+					     c->req_len, token, 4, m,
+					     on_fetched, c, &c->fetch);
+	if (rc == 0)
+		return true;
+	if (rc == UCOAP_ERR_FULL)
+		return false;
+	end(ep, c, rc, NULL, NULL);
+	return true;
 }
 
 /* A response for @c; @reply: it answers our latest request. */
@@ -470,6 +558,10 @@ static void on_response(struct ucoap_ep *ep, struct ucoap_observation *c,
 	if (ucoap_msg_get_uint(m, UCOAP_OPT_MAX_AGE, &max_age) < 0)
 		max_age = 60;
 	c->rereg_at = now + (uint64_t)max_age * 1000 + REREG_MARGIN_MS;
+	/* §3.4: the freshest wins, also over a body still being fetched. */
+	drop_fetch(ep, c);
+	if (fetch_rest(ep, c, m))
+		return;
 	/* Last: the callback may cancel @c. */
 	c->cb(ep, 0, m, from, c->user);
 }
@@ -521,13 +613,6 @@ static int send_request(struct ucoap_ep *ep, struct ucoap_observation *c,
 	return 0;
 }
 
-static bool token_taken(struct ucoap_ep *ep, const struct ucoap_addr_key *key,
-			const uint8_t *t)
-{
-	return ucoap_extable_by_token(&ep->ex, key, t, 4) ||
-	       ucoap_obs_find(ep, key, t, 4);
-}
-
 int ucoap_ep_observe(struct ucoap_ep *ep, const struct ucoap_addr *to,
 		     struct ucoap_msg *req, ucoap_response_cb cb, void *user,
 		     uint32_t *handle)
@@ -548,17 +633,10 @@ int ucoap_ep_observe(struct ucoap_ep *ep, const struct ucoap_addr *to,
 	if (!c)
 		return UCOAP_ERR_FULL;
 	ucoap_addr_key(to, &key);
-	/*
-	 * §3.1/RFC 7252 §5.3.1: a fresh, unguessable token, unique among our
-	 * requests and observations with this peer (stepped on a clash).
-	 */
-	rc = ucoap_ep_random(ep, req->token, 4);
+	rc = fresh_token(ep, &key, req->token);
 	if (rc < 0)
 		return rc;
 	req->token_len = 4;
-	while (token_taken(ep, &key, req->token))
-		for (int i = 3; i >= 0 && ++req->token[i] == 0; i--)
-			;
 	ucoap_msg_del_opt(req, UCOAP_OPT_OBSERVE);
 	rc = ucoap_msg_add_uint(req, UCOAP_OPT_OBSERVE, 0);
 	if (rc < 0)
@@ -577,6 +655,7 @@ int ucoap_ep_observe(struct ucoap_ep *ep, const struct ucoap_addr *to,
 	c->user = user;
 	c->has_seq = false;
 	c->exch_open = false;
+	c->fetch = NULL;
 	rc = send_request(ep, c, 0, true);
 	if (rc < 0)
 		return rc;
@@ -593,6 +672,8 @@ int ucoap_ep_observe_cancel(struct ucoap_ep *ep, uint32_t handle)
 
 	if (!c)
 		return UCOAP_ERR_NOENT;
+	/* Their exchanges free first: the deregistration needs one. */
+	drop_fetch(ep, c);
 	drop_exchange(ep, c);
 	/*
 	 * §3.6: deregister actively, GET with Observe 1 on the same token.

@@ -11,7 +11,10 @@
  * Client role: a fixed table of our observations (max_observations
  * slots), each holding a copy of the registering request (for
  * re-registration and deregistration), the freshness state of §3.4 and the
- * re-registration time of §3.3.1.
+ * re-registration time of §3.3.1. A notification larger than a block
+ * (RFC 7959 §2.6) is completed by a follow-up transfer of block.c (one
+ * of max_block_requests slots) before its callback runs; a fresher
+ * notification replaces a transfer under way.
  *
  * Both tables are scanned: they are small, and scans happen on a
  * registration, an unmatched RST or response, a notify call and a tick,
@@ -59,6 +62,8 @@ struct ucoap_observation {
 	ucoap_response_cb cb;
 	void *user;
 	size_t req_len; /* the request (Observe 0), in its buffer */
+	/* RFC 7959 §2.6: the rest of the newest notification, being fetched */
+	struct ucoap_blk_cli *fetch;
 };
 
 struct ucoap_obs {
@@ -75,6 +80,7 @@ struct ucoap_obs {
 
 struct ucoap_ep;
 struct ucoap_exchange;
+struct ucoap_blk_cli;
 
 int ucoap_obs_init(struct ucoap_obs *o, uint32_t nsrv, uint32_t ncli,
 		   size_t buf_size);

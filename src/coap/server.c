@@ -146,6 +146,8 @@ int ucoap_ep_defer(struct ucoap_ep *ep, struct ucoap_deferred *out)
 	out->req_type = h->req->type;
 	out->token_len = h->req->token_len;
 	memcpy(out->token, h->req->token, h->req->token_len);
+	/* RFC 7959: what a block-wise separate response needs later. */
+	ucoap_blk_deferred_init(ep, out);
 	h->deferred = true;
 	remember(ep, UCOAP_DEDUP_EMPTY_ACK, NULL, 0);
 	/* §5.2.2: the empty ACK stops the client's retransmissions now. */
@@ -161,28 +163,36 @@ int ucoap_ep_respond_deferred(struct ucoap_ep *ep,
 {
 	struct req_opts o = {.cb = cb, .user = user, .ack_completes = true};
 	struct ucoap_addr_key key;
+	struct ucoap_msg out;
 	size_t len;
 	int rc;
 
 	if (!ep || !d || !resp || d->token_len > UCOAP_TOKEN_MAX)
 		return UCOAP_ERR_INVAL;
+	if (!ep->has_sock)
+		return UCOAP_ERR_STATE;
+	ucoap_addr_key(&d->peer, &key);
 	resp->token_len = d->token_len;
 	memcpy(resp->token, d->token, d->token_len);
+	resp->type =
+	    d->req_type == UCOAP_TYPE_CON ? UCOAP_TYPE_CON : UCOAP_TYPE_NON;
+	resp->mid =
+	    d->req_type == UCOAP_TYPE_CON ? 0 : ucoap_ep_new_mid(ep, &key);
+	/* RFC 7959: a body larger than a block goes out block by block. */
+	rc = ucoap_blk_deferred_answer(ep, d, resp, &out);
+	if (rc < 0)
+		return rc;
+	/* §5.2.2: a CON, retransmitted until the client ACKs it. */
 	if (d->req_type == UCOAP_TYPE_CON) {
-		/* §5.2.2: a CON, retransmitted until the client ACKs it. */
-		resp->type = UCOAP_TYPE_CON;
-		return ucoap_ep_start_exchange(ep, &d->peer, resp, &o, NULL);
+		rc = ucoap_ep_start_exchange(ep, &d->peer, &out, &o, NULL);
+		resp->mid = out.mid;
+		return rc;
 	}
 	/*
 	 * A NON separate response expects nothing back, so there is nothing
 	 * for @cb to learn: it is not called.
 	 */
-	if (!ep->has_sock)
-		return UCOAP_ERR_STATE;
-	ucoap_addr_key(&d->peer, &key);
-	resp->type = UCOAP_TYPE_NON;
-	resp->mid = ucoap_ep_new_mid(ep, &key);
-	rc = ucoap_msg_encode(resp, ep->tx, ep->cfg.max_message_size, &len);
+	rc = ucoap_msg_encode(&out, ep->tx, ep->cfg.max_message_size, &len);
 	if (rc < 0)
 		return rc;
 	return ucoap_ep_send_raw(ep, ep->tx, len, &d->peer);

@@ -83,6 +83,25 @@ wait "$obs" || st=$?
 grep -q ' CON GET /obs .* Observe=1$' "$tmp/srv.log" || fail "no GET Observe 1 after SIGINT: $(cat "$tmp/srv.log")"
 [[ ! -s $tmp/obs.err ]] || fail "observe wrote to stderr: $(cat "$tmp/obs.err")"
 
+# RFC 7959 §2.6: a notification larger than a block (/obs-large: 1300
+# bytes in 1024-byte blocks) is shown once, whole, after the client fetched
+# the rest with a plain GET: Block2 1/0/1024 (value 22), no Observe, and a
+# token that is not the observation's (a GET on that one without Observe
+# would end the registration, RFC 7641 §3.6).
+run 0 observe -v --count 2 "$u/obs-large"
+[[ $(grep -c '^2.05 Content$' "$tmp/out") == 2 ]] || fail "obs-large: not 2 notifications: $(cut -c1-80 "$tmp/out")"
+[[ $(awk '/^tick /{print length($0)}' "$tmp/out" | tr '\n' ' ') == "1300 1300 " ]] ||
+	fail "obs-large: bodies not whole: $(awk '{print length($0)": "substr($0, 1, 40)}' "$tmp/out")"
+[[ $(grep -c '^Observe: ' "$tmp/out") == 2 ]] || fail "obs-large: Observe not shown twice: $(cut -c1-80 "$tmp/out")"
+! grep -q '^Block2' "$tmp/out" || fail "obs-large: Block2 shown: $(cut -c1-80 "$tmp/out")"
+grep -q '^Size2: 1300$' "$tmp/out" || fail "obs-large: no Size2 1300: $(cut -c1-80 "$tmp/out")"
+reg=$(grep -E ' CON GET /obs-large .* Observe=0$' "$tmp/srv.log" | head -n1 | sed 's/.* tok=\([0-9a-f]*\) .*/\1/')
+[[ -n $reg ]] || fail "obs-large: no registration in the server log: $(cat "$tmp/srv.log")"
+follow=$(grep -E ' CON GET /obs-large .* Block2=22$' "$tmp/srv.log" || true)
+[[ $(grep -c . <<<"$follow") -ge 2 ]] || fail "obs-large: not 2 follow-up GETs with Block2: $(cat "$tmp/srv.log")"
+! grep -q 'Observe=' <<<"$follow" || fail "obs-large: a follow-up GET carried Observe: $follow"
+! grep -q " tok=$reg " <<<"$follow" || fail "obs-large: a follow-up GET used the observation's token: $follow"
+
 # The server stops cleanly (the sanitizer build reports leaks at exit).
 kill -TERM "${pids[0]}"
 wait "${pids[0]}" || fail "plugtest server exit status $?"
