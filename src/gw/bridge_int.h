@@ -46,8 +46,15 @@ struct gw_down_slot {
 	uint8_t method;
 	bool confirmable;
 	uint32_t timeout_ms;
-	char *path, *query; /* expanded Uri-Path and Uri-Query (owned) */
-	uint8_t *payload;   /* owned copy */
+	/*
+	 * Expanded Uri-Path, segments joined with '/' (a topic level never
+	 * holds a '/', so each one is a segment boundary), and Uri-Query:
+	 * query_len bytes of arguments separated by '\0', so that an '&'
+	 * a topic level brought in stays inside its argument (owned).
+	 */
+	char *path, *query;
+	size_t query_len;
+	uint8_t *payload; /* owned copy */
 	size_t len;
 	char *result_topic; /* B/D/P/result (owned) */
 	char *answer_topic; /* 2.xx payload goes here, or NULL (owned) */

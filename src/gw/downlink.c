@@ -52,6 +52,44 @@ static void slot_clear(struct gw_down_slot *sl)
 	sl->b = b;
 }
 
+/*
+ * The result document with the whole payload (spec "Default topic
+ * layout"), in *@out (malloc'd, the caller frees it). The answer may be a
+ * block-wise body as large as the core accepts (RFC 7959), so the buffer
+ * is sized from it: base64 takes 4/3 of the payload, JSON text at most 6
+ * bytes per byte ("\u0001"). The first try fits all but escape-heavy text.
+ * Commands are rare, so the allocation is fine here. Returns the length
+ * or -ENOMEM (or -ENOSPC, which the sizing rules out).
+ */
+static int result_json(const char *code, const uint8_t *pl, size_t len,
+		       char **out)
+{
+	/* {"code":"cancelled","payload_b64":""} and cJSON's 5 bytes of slack */
+	const size_t frame = 64;
+	size_t caps[2];
+	int n = -ENOMEM;
+
+	if (len > (SIZE_MAX - frame) / 6)
+		return -ENOMEM;
+	caps[0] = len + len / 3 + frame;
+	caps[1] = 6 * len + frame;
+	for (unsigned i = 0; i < 2; i++) {
+		char *buf = malloc(caps[i]);
+
+		if (!buf)
+			return -ENOMEM;
+		n = gw_payload_result_json(code, pl, len, buf, caps[i]);
+		if (n >= 0) {
+			*out = buf;
+			return n;
+		}
+		free(buf);
+		if (n != -ENOSPC)
+			break;
+	}
+	return n;
+}
+
 static void publish_result(struct gw_down_slot *sl, const char *code,
 			   const struct ucoap_msg *resp)
 {
@@ -59,18 +97,27 @@ static void publish_result(struct gw_down_slot *sl, const char *code,
 	struct gw_mqtt_pub p = {.qos = b->cfg->mqtt.qos};
 	const uint8_t *pl = resp ? resp->payload : NULL;
 	size_t len = resp ? resp->payload_len : 0;
-	char json[4096];
+	char *json = NULL;
 	int n;
 
 	/* An empty answer still has a (empty) payload: only no answer has none.
 	 */
-	n = gw_payload_result_json(
-	    code, resp ? (pl ? pl : (const uint8_t *)"") : NULL, len, json,
-	    sizeof(json));
-	if (n == -ENOSPC)
-		n = gw_payload_result_json(code, NULL, 0, json, sizeof(json));
-	if (n >= 0)
+	n = result_json(code, resp ? (pl ? pl : (const uint8_t *)"") : NULL,
+			len, &json);
+	if (n >= 0) {
 		gw_bridge_publish(b, sl->result_topic, json, (size_t)n, &p);
+	} else {
+		/* Out of memory: the code at least, from the stack. */
+		char small[64];
+
+		gw_err("downlink %s: result with the %zu-byte payload: %s",
+		       sl->result_topic, len, strerror(-n));
+		n = gw_payload_result_json(code, NULL, 0, small, sizeof(small));
+		if (n >= 0)
+			gw_bridge_publish(b, sl->result_topic, small, (size_t)n,
+					  &p);
+	}
+	free(json);
 
 	if (resp && UCOAP_CODE_CLASS(resp->code) == 2 && sl->answer_topic) {
 		p.qos = sl->answer_qos;
@@ -166,13 +213,44 @@ struct ucoap_ep *gw_downlink_pick_ep(struct gw_bridge *b,
 	return to->ss.ss_family == AF_INET ? v6 : NULL;
 }
 
+/*
+ * Add @len bytes of @s as options @num, one per @sep-separated piece, empty
+ * pieces included. The values are views into @s. Returns 0 or a ucoap
+ * error (UCOAP_ERR_TOO_MANY_OPTS past UCOAP_MAX_OPTIONS).
+ */
+static int add_pieces(struct ucoap_msg *req, uint16_t num, const char *s,
+		      size_t len, char sep)
+{
+	const char *end = s + len;
+
+	for (;;) {
+		const char *cut = memchr(s, sep, (size_t)(end - s));
+		size_t n = cut ? (size_t)(cut - s) : (size_t)(end - s);
+		int rc = ucoap_msg_add_opt(req, num, s, n);
+
+		if (rc < 0)
+			return rc;
+		if (!cut)
+			return 0;
+		s = cut + 1;
+	}
+}
+
 static void send_slot(struct gw_bridge *b, struct gw_down_slot *sl, int dev)
 {
 	const struct gw_config_device *d = &b->cfg->devices[dev];
 	struct ucoap_msg req;
 	struct ucoap_ep *ep = gw_downlink_pick_ep(b, &d->addr);
-	int rc;
+	int rc = 0;
 
+	/*
+	 * In flight from here on, so that every failure below ends in
+	 * finish()'s in-flight branch: the caller has already taken this
+	 * command off the device's waiting count, and finish() must not take
+	 * it off again (that stranded the next waiting command).
+	 */
+	sl->inflight = true;
+	b->dev[dev].inflight = true;
 	ucoap_msg_init(&req, sl->confirmable ? UCOAP_TYPE_CON : UCOAP_TYPE_NON,
 		       sl->method);
 	if (!ep) {
@@ -181,9 +259,18 @@ static void send_slot(struct gw_bridge *b, struct gw_down_slot *sl, int dev)
 		finish(sl, "error", NULL);
 		return;
 	}
-	rc = ucoap_msg_set_uri(&req, sl->path);
-	if (rc == 0 && sl->query && *sl->query)
-		rc = ucoap_msg_add_query(&req, sl->query);
+	/*
+	 * Each topic level is one Uri-Path segment as it is: no URI parsing,
+	 * so a '?' or '%' in a level stays in it (RFC 7252 §5.10.1: an
+	 * option value is the segment itself, not percent-encoded). An
+	 * empty path is no Uri-Path at all (§6.4 step 8).
+	 */
+	if (sl->path[0])
+		rc = add_pieces(&req, UCOAP_OPT_URI_PATH, sl->path,
+				strlen(sl->path), '/');
+	if (rc == 0 && sl->query_len)
+		rc = add_pieces(&req, UCOAP_OPT_URI_QUERY, sl->query,
+				sl->query_len, '\0');
 	if (rc < 0) {
 		gw_warn("device %s: request to '%s': %s", d->name, sl->path,
 			ucoap_strerror(rc));
@@ -192,9 +279,7 @@ static void send_slot(struct gw_bridge *b, struct gw_down_slot *sl, int dev)
 	}
 	req.payload = sl->len ? sl->payload : NULL;
 	req.payload_len = sl->len;
-	sl->inflight = true;
 	sl->ep = ep;
-	b->dev[dev].inflight = true;
 	rc = ucoap_ep_request(ep, &d->addr, &req, sl->timeout_ms, on_answer, sl,
 			      &sl->mid);
 	if (rc < 0) {
@@ -232,11 +317,80 @@ struct command {
 	uint8_t method;
 	bool confirmable;
 	uint32_t timeout_ms;
-	char path[DOWN_URI_MAX], query[DOWN_URI_MAX];
+	char path[DOWN_URI_MAX];
+	char query[DOWN_URI_MAX]; /* arguments separated by '\0' */
+	size_t query_len;
 	char answer_topic[DOWN_TOPIC_MAX];
 	bool has_answer;
 	const char *what; /* for log lines: route location or "default" */
 };
+
+static bool put_bytes(char *buf, size_t cap, size_t *pos, const char *s,
+		      size_t n)
+{
+	if (n > cap - *pos)
+		return false;
+	memcpy(buf + *pos, s, n);
+	*pos += n;
+	return true;
+}
+
+/*
+ * Expand a route's query template into @buf as Uri-Query arguments
+ * separated by '\0' (RFC 7252 §6.4 step 9: one option per '&'-separated
+ * argument). Only the template's own '&' separate arguments: a value from
+ * the topic ({N}) or {device} goes in as it is, '&' and '?' included, the
+ * way gw_template_expand() puts it in a string. Returns the length or
+ * -ENOSPC / -EINVAL as gw_template_expand() does.
+ */
+static int expand_query(const struct gw_template *t,
+			const struct gw_expand_ctx *ctx, char *buf, size_t cap)
+{
+	size_t pos = 0;
+
+	for (unsigned i = 0; i < t->nparts; i++) {
+		const struct gw_tmpl_part *part = &t->parts[i];
+		const struct gw_capture *c;
+		size_t start = pos;
+		bool ok = true;
+
+		switch (part->kind) {
+		case GW_TMPL_LIT:
+			ok = put_bytes(buf, cap, &pos, part->lit, part->len);
+			for (size_t k = start; ok && k < pos; k++)
+				if (buf[k] == '&')
+					buf[k] = '\0';
+			break;
+		case GW_TMPL_DEVICE:
+			if (!ctx->device)
+				return -EINVAL;
+			ok = put_bytes(buf, cap, &pos, ctx->device,
+				       strlen(ctx->device));
+			break;
+		case GW_TMPL_CAP:
+			if (!ctx->match || part->n > ctx->match->ncap)
+				return -EINVAL;
+			c = &ctx->match->cap[part->n - 1];
+			/* As gw_template_expand: an empty '#' takes its '/'. */
+			if (c->n == 0 && pos > 0 && buf[pos - 1] == '/')
+				pos--;
+			for (unsigned k = 0; ok && k < c->n; k++) {
+				if (k > 0)
+					ok = put_bytes(buf, cap, &pos, "/", 1);
+				ok =
+				    ok && put_bytes(buf, cap, &pos, c->seg[k].p,
+						    c->seg[k].len);
+			}
+			break;
+		default:
+			/* {path} is refused for downlink routes at load. */
+			return -EINVAL;
+		}
+		if (!ok)
+			return -ENOSPC;
+	}
+	return (int)pos;
+}
 
 static bool resolve_explicit(struct gw_bridge *b,
 			     const struct gw_config_downlink *r,
@@ -245,11 +399,12 @@ static bool resolve_explicit(struct gw_bridge *b,
 	const struct gw_config *cfg = b->cfg;
 	struct gw_expand_ctx ctx = {.match = m};
 	char host[256];
+	int n;
 
 	if (r->device >= 0) {
 		c->dev = r->device;
 	} else {
-		int n = gw_template_expand(&r->host, &ctx, host, sizeof(host));
+		n = gw_template_expand(&r->host, &ctx, host, sizeof(host));
 
 		/*
 		 * MQTT can never make the gateway send to an arbitrary
@@ -267,9 +422,11 @@ static bool resolve_explicit(struct gw_bridge *b,
 		}
 	}
 	ctx.device = cfg->devices[c->dev].name;
+	n = expand_query(&r->query, &ctx, c->query, sizeof(c->query));
 	if (gw_template_expand(&r->path, &ctx, c->path, sizeof(c->path)) < 0 ||
-	    gw_template_expand(&r->query, &ctx, c->query, sizeof(c->query)) < 0)
+	    n < 0)
 		return false;
+	c->query_len = (size_t)n;
 	c->has_answer = r->has_response_topic;
 	if (c->has_answer &&
 	    gw_template_expand(&r->response_topic, &ctx, c->answer_topic,
@@ -317,7 +474,7 @@ static bool resolve_default(struct gw_bridge *b, const struct gw_seg *segs,
 			return false;
 		off += (size_t)w;
 	}
-	c->query[0] = '\0';
+	c->query_len = 0;
 	c->confirmable = true;
 	c->timeout_ms = cfg->coap.request_timeout_ms;
 	/* GET's answer is the resource's state: publish it on B/D/P. */
@@ -413,7 +570,8 @@ void gw_downlink_on_message(void *user, const struct gw_mqtt_msg *msg)
 	sl->device =
 	    dup_n(cfg->devices[c.dev].name, strlen(cfg->devices[c.dev].name));
 	sl->path = dup_n(c.path, strlen(c.path));
-	sl->query = dup_n(c.query, strlen(c.query));
+	sl->query = dup_n(c.query, c.query_len);
+	sl->query_len = c.query_len;
 	sl->payload = (uint8_t *)dup_n(msg->payload, msg->len);
 	sl->len = msg->len;
 	sl->result_topic = dup_n(result, (size_t)w);
