@@ -33,7 +33,8 @@
  * A device's request body sent block-wise (RFC 7959 Block1, e.g. a 4 KiB
  * JSON config) is reassembled by the core up to this size and published
  * once, whole; a larger one gets 4.13 with Size1. The core keeps one such
- * buffer per concurrent transfer (max_block_transfers, default 8).
+ * buffer per concurrent transfer (max_block_transfers, default 8). It is
+ * also the largest .well-known/core document the gateway serves (pubsub.c).
  */
 #define GW_MAX_BODY_SIZE (16 * 1024)
 
@@ -306,7 +307,7 @@ int gw_bridge_new(struct gw_config *cfg, const int *fds, int nfds,
 	rc = open_endpoints(b, fds, nfds);
 	if (rc < 0)
 		goto fail;
-	b->ps = gw_pubsub_new(b);
+	b->ps = gw_pubsub_new(b, GW_MAX_BODY_SIZE);
 	if (!b->ps) {
 		rc = -ENOMEM;
 		goto fail;

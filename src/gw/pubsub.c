@@ -57,13 +57,10 @@
 /* Seconds a device should wait before asking again (RFC 7252 §5.9.3.4). */
 #define PS_BUSY_MAX_AGE    5
 #define PS_OFFLINE_MAX_AGE 10
-/*
- * The .well-known/core document: at most PS_LINKS links and PS_LINKS_MAX
- * bytes (the links beyond are left out; the core sends a large document
- * block-wise, RFC 7959).
- */
-#define PS_LINKS     64
-#define PS_LINKS_MAX 4096
+/* The .well-known/core link that names the function set itself. */
+#define PS_LINK_PS    "/ps"
+#define PS_LINK_PS_RT "core.ps"
+#define PS_LINK_DATA  "core.ps.data"
 /* How often observed topics are checked for observers that left. */
 #define PS_SWEEP_MS 1000
 
@@ -93,8 +90,25 @@ struct ps_waiter {
 	uint64_t deadline_ms;
 };
 
+/*
+ * The buffers .well-known/core is written with, sized from the config
+ * (wk_size()) so that nothing is allocated per request: the link table,
+ * the hrefs and the document itself.
+ */
+struct ps_wk {
+	struct ucoap_link *l;
+	size_t l_cap;
+	char *pool;
+	size_t pool_cap;
+	char *doc;
+	size_t doc_cap;
+};
+
 struct gw_pubsub {
 	struct gw_bridge *b;
+	struct ps_wk wk;
+	size_t doc_max; /* the largest document served (gw_pubsub_new) */
+	bool wk_warned; /* links left out: said once per config */
 	struct ps_topic topics[GW_PUBSUB_TOPICS];
 	struct ps_waiter waiters[GW_PUBSUB_WAITERS];
 	struct gw_ratelimit rl;
@@ -108,17 +122,35 @@ struct gw_pubsub {
 	} cur;
 };
 
-struct gw_pubsub *gw_pubsub_new(struct gw_bridge *b)
+static int wk_size(struct gw_pubsub *ps);
+
+static void wk_cleanup(struct ps_wk *wk)
+{
+	free(wk->l);
+	free(wk->pool);
+	free(wk->doc);
+}
+
+struct gw_pubsub *gw_pubsub_new(struct gw_bridge *b, size_t doc_max)
 {
 	struct gw_pubsub *ps = calloc(1, sizeof(*ps));
 
-	if (ps)
-		ps->b = b;
+	if (!ps)
+		return NULL;
+	ps->b = b;
+	ps->doc_max = doc_max;
+	if (wk_size(ps) < 0) {
+		free(ps);
+		return NULL;
+	}
 	return ps;
 }
 
 void gw_pubsub_free(struct gw_pubsub *ps)
 {
+	if (!ps)
+		return;
+	wk_cleanup(&ps->wk);
 	free(ps);
 }
 
@@ -656,6 +688,13 @@ void gw_pubsub_tick(struct gw_pubsub *ps, uint64_t now)
 
 void gw_pubsub_reload(struct gw_pubsub *ps)
 {
+	/* The old buffers stay when the new ones cannot be had: links
+	 * that no longer fit are then left out (do_wellknown). */
+	if (wk_size(ps) < 0)
+		gw_warn(".well-known/core: out of memory for the new "
+			"configuration's links; those that do not fit are "
+			"left out");
+	ps->wk_warned = false;
 	for (unsigned i = 0; i < GW_PUBSUB_TOPICS; i++) {
 		struct ps_topic *t = &ps->topics[i];
 
@@ -673,72 +712,197 @@ void gw_pubsub_reload(struct gw_pubsub *ps)
  * set, the topics its patterns name literally (observable when it may
  * subscribe to them), and the uplink routes without wildcards. Pattern
  * with wildcards name no resource and are left out.
+ *
+ * The document can be larger than a block: the endpoint sends it
+ * block-wise (RFC 7959 §2), running the handler again for each block, so
+ * it is written into buffers sized once from the config, never per
+ * request. Their sizes cover every link the config can show one device,
+ * up to ps->doc_max bytes of document (the endpoints' max_body_size);
+ * past that, whole links are left out and that is logged once, since a
+ * client cannot read a truncated link and a 5.00 would hide every other
+ * resource (RFC 6690 §4: discovery is how a client finds them at all).
  */
+static bool wildcard(const char *path)
+{
+	return strpbrk(path, "+#") != NULL;
+}
+
+/* Bytes of "<href>;rt=\"rt\";obs," as ucoap_link_format() writes it. */
+static size_t link_bytes(size_t href, const char *rt, bool obs)
+{
+	return 2 + href + (rt ? strlen(";rt=\"\"") + strlen(rt) : 0) +
+	       (obs ? strlen(";obs") : 0) + 1;
+}
+
+struct wk_need {
+	size_t links, pool, doc;
+};
+
+static void need_add(struct wk_need *n, const char *prefix, const char *path,
+		     const char *rt, bool obs)
+{
+	size_t href = strlen(prefix) + strlen(path);
+
+	if (wildcard(path))
+		return;
+	n->links++;
+	n->pool += href + 1;
+	n->doc += link_bytes(href, rt, obs);
+}
+
+/* (Re)size ps->wk for b->cfg: the largest any device (or none) needs. */
+static int wk_size(struct gw_pubsub *ps)
+{
+	const struct gw_config *cfg = ps->b->cfg;
+	struct wk_need routes = {0}, most;
+	struct ps_wk wk = {0};
+
+	need_add(&routes, "", PS_LINK_PS, PS_LINK_PS_RT, false);
+	for (size_t i = 0; i < cfg->n_uplink; i++)
+		need_add(&routes, "/", cfg->uplink[i].path.text, NULL, false);
+	most = routes;
+	for (size_t i = 0; i < cfg->n_devices; i++) {
+		const struct gw_config_device *d = &cfg->devices[i];
+		struct wk_need n = routes;
+
+		for (size_t j = 0; j < d->n_publish; j++)
+			need_add(&n, "/ps/", d->publish[j], PS_LINK_DATA,
+				 false);
+		for (size_t j = 0; j < d->n_subscribe; j++)
+			need_add(&n, "/ps/", d->subscribe[j], PS_LINK_DATA,
+				 true);
+		if (n.links > most.links)
+			most.links = n.links;
+		if (n.pool > most.pool)
+			most.pool = n.pool;
+		if (n.doc > most.doc)
+			most.doc = n.doc;
+	}
+	/*
+	 * Nothing past doc_max is ever written: no href longer than it, no
+	 * more links than it has room for (each takes at least "</a>").
+	 */
+	wk.doc_cap = most.doc < ps->doc_max ? most.doc : ps->doc_max;
+	wk.pool_cap = most.pool < ps->doc_max ? most.pool : ps->doc_max;
+	wk.l_cap = most.links < ps->doc_max / 4 ? most.links : ps->doc_max / 4;
+	wk.l = calloc(wk.l_cap ? wk.l_cap : 1, sizeof(*wk.l));
+	wk.pool = malloc(wk.pool_cap ? wk.pool_cap : 1);
+	wk.doc = malloc(wk.doc_cap ? wk.doc_cap : 1);
+	if (!wk.l || !wk.pool || !wk.doc) {
+		wk_cleanup(&wk);
+		return -ENOMEM;
+	}
+	wk_cleanup(&ps->wk);
+	ps->wk = wk;
+	return 0;
+}
+
 struct ps_links {
-	struct ucoap_link l[PS_LINKS];
-	size_t n;
-	char pool[PS_LINKS_MAX];
-	size_t used;
+	struct ps_wk *wk;
+	size_t n, used;
+	size_t left_out; /* no room in the table or the pool */
 };
 
 static void links_add(struct ps_links *ls, const char *prefix, const char *path,
 		      const char *rt, bool obs)
 {
-	char *href = ls->pool + ls->used;
-	size_t room = sizeof(ls->pool) - ls->used;
+	struct ps_wk *wk = ls->wk;
+	char *href = wk->pool + ls->used;
+	size_t room = wk->pool_cap - ls->used;
 	int n;
 
-	if (ls->n == PS_LINKS || strpbrk(path, "+#"))
+	if (wildcard(path))
 		return;
 	n = snprintf(href, room, "%s%s", prefix, path);
-	if (n < 0 || (size_t)n >= room)
+	if (n < 0 || (size_t)n >= room) {
+		ls->left_out++;
 		return;
+	}
 	/* A topic in both lists is one link, observable if subscribable. */
 	for (size_t i = 0; i < ls->n; i++)
-		if (strcmp(ls->l[i].href, href) == 0) {
-			ls->l[i].obs |= obs;
+		if (strcmp(wk->l[i].href, href) == 0) {
+			wk->l[i].obs |= obs;
 			return;
 		}
+	if (ls->n == wk->l_cap) {
+		ls->left_out++;
+		return;
+	}
 	ls->used += (size_t)n + 1;
-	ls->l[ls->n++] = (struct ucoap_link){
+	wk->l[ls->n++] = (struct ucoap_link){
 	    .href = href, .rt = rt, .ct = UCOAP_CF_NONE, .obs = obs};
 }
 
+/*
+ * Write the links that pass @req's filters into wk->doc, one at a time
+ * (a document is its links joined by ',', RFC 6690 §2), so that one that
+ * does not fit, or cannot be written (a '>' in a topic), is left out
+ * whole instead of failing the document. Returns the length; *@left_out
+ * counts the links left out.
+ */
+static size_t write_doc(struct ps_wk *wk, size_t n, const struct ucoap_msg *req,
+			size_t *left_out)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t sep = len ? 1 : 0, k;
+		int rc = UCOAP_ERR_NOSPACE;
+
+		if (len + sep < wk->doc_cap)
+			rc = ucoap_link_format(&wk->l[i], 1, req,
+					       wk->doc + len + sep,
+					       wk->doc_cap - len - sep, &k);
+		if (rc < 0) {
+			(*left_out)++;
+			continue;
+		}
+		if (k == 0)
+			continue; /* filtered out */
+		if (sep)
+			wk->doc[len] = ',';
+		len += sep + k;
+	}
+	return len;
+}
+
 static void do_wellknown(struct gw_pubsub *ps, struct ucoap_ep *ep,
-			 const struct ucoap_msg *req,
-			 const struct ucoap_addr *from, int dev)
+			 const struct ucoap_msg *req, int dev)
 {
 	const struct gw_config *cfg = ps->b->cfg;
-	struct ps_links ls = {.n = 0};
-	char doc[PS_LINKS_MAX];
+	struct ps_links ls = {.wk = &ps->wk};
 	size_t len;
 	struct ucoap_msg resp;
-	int rc;
 
-	ls.l[ls.n++] = (struct ucoap_link){
-	    .href = "/ps", .rt = "core.ps", .ct = UCOAP_CF_NONE};
+	if (ps->wk.l_cap)
+		ps->wk.l[ls.n++] = (struct ucoap_link){.href = PS_LINK_PS,
+						       .rt = PS_LINK_PS_RT,
+						       .ct = UCOAP_CF_NONE};
 	if (dev >= 0) {
 		const struct gw_config_device *d = &cfg->devices[dev];
 
 		for (size_t i = 0; i < d->n_publish; i++)
-			links_add(&ls, "/ps/", d->publish[i], "core.ps.data",
+			links_add(&ls, "/ps/", d->publish[i], PS_LINK_DATA,
 				  false);
 		for (size_t i = 0; i < d->n_subscribe; i++)
-			links_add(&ls, "/ps/", d->subscribe[i], "core.ps.data",
+			links_add(&ls, "/ps/", d->subscribe[i], PS_LINK_DATA,
 				  true);
 	}
 	for (size_t i = 0; i < cfg->n_uplink; i++)
 		links_add(&ls, "/", cfg->uplink[i].path.text, NULL, false);
-	rc = ucoap_link_format(ls.l, ls.n, req, doc, sizeof(doc), &len);
-	if (rc < 0) {
-		refuse(ps, ep, from, UCOAP_INTERNAL_SERVER_ERROR, 0,
-		       "link format document not written");
-		return;
+	len = write_doc(&ps->wk, ls.n, req, &ls.left_out);
+	if (ls.left_out && !ps->wk_warned) {
+		/* Config, not the peer, decides this: once per config. */
+		ps->wk_warned = true;
+		gw_warn(".well-known/core for %s: %zu links left out: they "
+			"do not fit in %zu bytes or cannot be written",
+			dev >= 0 ? cfg->devices[dev].name : "unknown devices",
+			ls.left_out, ps->wk.doc_cap);
 	}
 	ucoap_msg_init(&resp, 0, UCOAP_CONTENT);
 	ucoap_msg_add_uint(&resp, UCOAP_OPT_CONTENT_FORMAT,
 			   UCOAP_CF_LINK_FORMAT);
-	resp.payload = len ? (const uint8_t *)doc : NULL;
+	resp.payload = len ? (const uint8_t *)ps->wk.doc : NULL;
 	resp.payload_len = len;
 	ucoap_ep_respond(ep, &resp);
 }
@@ -761,7 +925,7 @@ bool gw_pubsub_on_request(struct gw_pubsub *ps, struct ucoap_ep *ep,
 			refuse(ps, ep, from, UCOAP_METHOD_NOT_ALLOWED, 0,
 			       ".well-known/core takes GET");
 		else
-			do_wellknown(ps, ep, req, from, dev);
+			do_wellknown(ps, ep, req, dev);
 		return true;
 	}
 	if (n == 0 || !seg_is(&segs[0], "ps"))

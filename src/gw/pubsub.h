@@ -46,8 +46,14 @@ struct gw_pubsub;
  */
 #define GW_PUBSUB_LAST_MAX 1024
 
-/* Create for @b (borrowed; must outlive it). NULL on out of memory. */
-struct gw_pubsub *gw_pubsub_new(struct gw_bridge *b);
+/*
+ * Create for @b (borrowed; must outlive it), whose cfg is set. The
+ * .well-known/core document is served up to @doc_max bytes (the
+ * endpoints' max_body_size: the largest body they send block-wise); its
+ * buffers are sized here and at gw_pubsub_reload() from the config. NULL
+ * on out of memory.
+ */
+struct gw_pubsub *gw_pubsub_new(struct gw_bridge *b, size_t doc_max);
 /* Cancel everything (waiting devices get no answer). NULL is a no-op. */
 void gw_pubsub_free(struct gw_pubsub *ps);
 
@@ -97,7 +103,8 @@ void gw_pubsub_tick(struct gw_pubsub *ps, uint64_t now);
 
 /*
  * The bridge's config was replaced: end observations whose device or
- * permission is gone.
+ * permission is gone, and size .well-known/core for the new config (out
+ * of memory keeps the old size; links that do not fit are left out).
  */
 void gw_pubsub_reload(struct gw_pubsub *ps);
 
