@@ -338,6 +338,15 @@ void gw_bridge_free(struct gw_bridge *b)
 {
 	if (!b)
 		return;
+	/*
+	 * Stopping, whether or not gw_bridge_stop() ran (it does not on a
+	 * fatal exit): a command the endpoints' cancellations complete below
+	 * must not start the next one waiting for its device, on an endpoint
+	 * freed already or about to be; the waiting ones are dropped with the
+	 * rest (gw_downlink_cancel_all), and no new command or request is
+	 * taken meanwhile.
+	 */
+	b->stopping = true;
 	/* Observations first: cancelling tells the devices (RFC 7641 §3.6). */
 	gw_observer_free(b->obs);
 	/* Endpoints next: their open requests complete into the slots. */
