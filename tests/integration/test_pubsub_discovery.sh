@@ -7,7 +7,7 @@
 # (about 33 KiB) pass the gateway's 16 KiB document limit: discovery still
 # answers 2.05 with the links that fit, each one whole, and says once
 # in the log what it left out. A topic with '>' cannot be written as a
-# link and is left out alone.
+# link and is left out alone. A reload sizes the document anew.
 . "$(dirname "$0")/lib.sh"
 
 start_broker
@@ -92,5 +92,17 @@ check_eq "dev3: what was left out is logged once" "1" \
 out=$(gw_req -s 127.0.0.2 -p .well-known/core)
 check_eq "an unknown device: /ps and the literal route, in one block" \
 	'ACK 2.05 Content-Format=40 pl=</ps>;rt="core.ps",</up/temp>' "$out"
+
+# ---- a reload sizes the document for the new config ----
+# dev1 gets 350 short topics (about 14 KiB of links): more links than the
+# old config's table holds (dev3's 251 and /ps), within the 16 KiB limit.
+sed -i "s|$(topics "$DEV1_PREFIX" 46)|$(topics s 350)|" "$WORK/gw.conf"
+kill -HUP "$GW_PID"
+wait_until 10 grep -q 'reloaded:' "$GW_LOG" || _not_ok "SIGHUP reloads" "no 'reloaded' in the log"
+doc=$(coap-client-notls -B 5 "$(coap_uri .well-known/core)" 2>&1)
+check_eq "after SIGHUP: dev1's 350 topics are all listed" "350" \
+	"$(hrefs <<<"$doc" | grep -c '^/ps/s-[0-9]*/state$')"
+check_eq "after SIGHUP: nothing left out for dev1" "0" \
+	"$(grep -c 'well-known/core for dev1' "$GW_LOG")"
 
 finish
