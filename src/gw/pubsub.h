@@ -9,8 +9,9 @@
  *
  * Part of the bridge (it reads struct gw_bridge through bridge_int.h);
  * everything runs on the daemon's loop thread. Memory is fixed at
- * creation: a table of topics being looked up or observed and a table of
- * requests waiting for the broker; nothing is allocated per request.
+ * creation: a table of topics being looked up or observed, a table of
+ * requests waiting for the broker, and the .well-known/core buffers (sized
+ * from the config, again at each reload); nothing is allocated per request.
  */
 #ifndef GW_PUBSUB_H
 #define GW_PUBSUB_H
