@@ -30,11 +30,9 @@ head -c 20000 /dev/zero | tr '\0' y >"$WORK/big.bin"
 
 start_gateway "$WORK/gw.conf"
 SUB_FMT='%t %l' mqtt_sub all 100 60 -t "$B/dev1/#" -t 'cfg/#' -T "$B/dev1/availability"
-# Each message's payload into its own file, to compare byte for byte.
-mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -C 3 -W 60 -t "$B/dev1/config" -t 'cfg/#' \
-	-F '%p' >"$WORK/payloads.raw" 2>/dev/null &
-PAYLOADS_PID=$!
-track "$PAYLOADS_PID"
+# Each message's payload, to compare byte for byte; mqtt_sub returns once
+# the subscription is in place, so the first message cannot slip past.
+SUB_FMT='%p' mqtt_sub payloads 3 60 -t "$B/dev1/config" -t 'cfg/#'
 
 out=$(coap-client-notls -B 10 -b 64 -m post -f "$WORK/4k.json" "$(coap_uri config)" 2>&1)
 check_eq "CON POST of 4 KiB in 64-byte blocks: no error printed" "" "$out"
@@ -50,9 +48,8 @@ check_eq "three whole messages, nothing published in part" \
 	"$B/dev1/config 4096
 cfg/whole 4096
 $B/dev1/config 4096" "$(mqtt_stop all)"
-wait_until 10 _pid_gone "$PAYLOADS_PID"
 expected=$(cat "$WORK/4k.json" "$WORK/4k.json" "$WORK/4k.json")
 check_true "each message is the file, byte for byte" \
-	test "$expected" = "$(tr -d '\n' <"$WORK/payloads.raw")"
+	test "$expected" = "$(mqtt_wait payloads | tr -d '\n')"
 
 finish
