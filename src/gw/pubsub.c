@@ -727,6 +727,44 @@ static bool wildcard(const char *path)
 	return strpbrk(path, "+#") != NULL;
 }
 
+/*
+ * @prefix then @path as a URI path (RFC 3986 §3.3): a byte that is not a
+ * pchar or '/' goes %XX-encoded, so a topic with a space, '?', '%' or '>'
+ * still makes one valid href. Writes up to @room bytes with a NUL, as
+ * snprintf; returns the length the whole href needs.
+ */
+static size_t href_encode(char *out, size_t room, const char *prefix,
+			  const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	static const char keep[] = "-._~!$&'()*+,;=:@/";
+	size_t n = 0;
+
+	for (const char *p = prefix; *p; p++) {
+		if (n + 1 < room)
+			out[n] = *p;
+		n++;
+	}
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr(keep, *p)) {
+			if (n + 1 < room)
+				out[n] = (char)*p;
+			n++;
+			continue;
+		}
+		if (n + 3 < room) {
+			out[n] = '%';
+			out[n + 1] = hex[*p >> 4];
+			out[n + 2] = hex[*p & 15];
+		}
+		n += 3;
+	}
+	if (room)
+		out[n < room ? n : room - 1] = '\0';
+	return n;
+}
+
 /* Bytes of "<href>;rt=\"rt\";obs," as ucoap_link_format() writes it. */
 static size_t link_bytes(size_t href, const char *rt, bool obs)
 {
@@ -741,7 +779,7 @@ struct wk_need {
 static void need_add(struct wk_need *n, const char *prefix, const char *path,
 		     const char *rt, bool obs)
 {
-	size_t href = strlen(prefix) + strlen(path);
+	size_t href = href_encode(NULL, 0, prefix, path);
 
 	if (wildcard(path))
 		return;
@@ -809,12 +847,12 @@ static void links_add(struct ps_links *ls, const char *prefix, const char *path,
 	struct ps_wk *wk = ls->wk;
 	char *href = wk->pool + ls->used;
 	size_t room = wk->pool_cap - ls->used;
-	int n;
+	size_t n;
 
 	if (wildcard(path))
 		return;
-	n = snprintf(href, room, "%s%s", prefix, path);
-	if (n < 0 || (size_t)n >= room) {
+	n = href_encode(href, room, prefix, path);
+	if (n >= room) {
 		ls->left_out++;
 		return;
 	}
@@ -828,7 +866,7 @@ static void links_add(struct ps_links *ls, const char *prefix, const char *path,
 		ls->left_out++;
 		return;
 	}
-	ls->used += (size_t)n + 1;
+	ls->used += n + 1;
 	wk->l[ls->n++] = (struct ucoap_link){
 	    .href = href, .rt = rt, .ct = UCOAP_CF_NONE, .obs = obs};
 }
