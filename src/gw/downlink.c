@@ -226,8 +226,13 @@ static int add_pieces(struct ucoap_msg *req, uint16_t num, const char *s,
 	for (;;) {
 		const char *cut = memchr(s, sep, (size_t)(end - s));
 		size_t n = cut ? (size_t)(cut - s) : (size_t)(end - s);
-		int rc = ucoap_msg_add_opt(req, num, s, n);
+		int rc;
 
+		/* RFC 7252 §5.10: a Uri-Path or Uri-Query is 0-255 bytes; a
+		 * longer topic level would make a message devices reject. */
+		if (n > 255)
+			return UCOAP_ERR_INVAL;
+		rc = ucoap_msg_add_opt(req, num, s, n);
 		if (rc < 0)
 			return rc;
 		if (!cut)

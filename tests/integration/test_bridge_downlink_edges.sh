@@ -97,16 +97,27 @@ mqtt_wait_topic out "$B/srv/x/50%25&y=2/result" 1 10
 check_eq "'%' and '&' in a level are kept literally, one segment per level" \
 	"Uri-Path:x, Uri-Path:50%25&y=2" "$(srv_opts PUT | sed -n 2p)"
 
+# RFC 7252 §5.10: a Uri-Path is at most 255 bytes; a longer level is an
+# error result, and nothing is sent (the device would reject it).
+lvl255=$(head -c 255 /dev/zero | tr '\0' 'l')
+mqtt_pub -t "$B/srv/$lvl255/set" -m ok
+mqtt_wait_topic out "$B/srv/$lvl255/result" 1 10
+check_json "a 255-byte level: sent (created)" '.code == "2.01"' "$(mqtt_payloads out "$B/srv/$lvl255/result")"
+mqtt_pub -t "$B/srv/${lvl255}l/set" -m no
+mqtt_wait_topic out "$B/srv/${lvl255}l/result" 1 10
+check_json "a 256-byte level: error" '. == {"code":"error"}' "$(mqtt_payloads out "$B/srv/${lvl255}l/result")"
+check_eq "... and only the 255-byte one reached the device" "Uri-Path:$lvl255" "$(srv_opts PUT | sed -n '3,$p' | grep -v '^Uri-Path:mode\|^Uri-Path:plain')"
+
 # An explicit route: {1} in the path is one segment, {1} in the query stays
 # in its argument, the template's '&' separates arguments.
 mqtt_pub -t "mode/a&b?c/put" -m m
 mqtt_wait_topic out "$B/srv/mode/a&b?c/result" 1 10
 check_eq "explicit route: {1} one Uri-Path segment, the template's query as Uri-Query options" \
-	"Uri-Path:mode, Uri-Path:a&b?c, Uri-Query:set=a&b?c, Uri-Query:x=1" "$(srv_opts PUT | sed -n 3p)"
+	"Uri-Path:mode, Uri-Path:a&b?c, Uri-Query:set=a&b?c, Uri-Query:x=1" "$(srv_opts PUT | sed -n 4p)"
 mqtt_pub -t plain/put -m q
 mqtt_wait_topic out "$B/srv/plain/result" 1 10
 check_eq "explicit route with a literal query: one Uri-Query per argument" \
-	"Uri-Path:plain, Uri-Query:a=1, Uri-Query:b=2" "$(srv_opts PUT | sed -n 4p)"
+	"Uri-Path:plain, Uri-Query:a=1, Uri-Query:b=2" "$(srv_opts PUT | sed -n 5p)"
 
 # ---- 3. large answers keep their payload in the result --------------------
 head -c 5000 /dev/zero | tr '\0' 'x' >"$WORK/big.txt"
