@@ -7,127 +7,19 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "broker.h"
 #include "log.h"
 #include "mqtt.h"
-
-struct broker {
-	char dir[64];
-	char conf[128];
-	char log[128];
-	int port;
-	pid_t pid;
-};
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static int free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static bool port_accepts(int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-
-	close(fd);
-	return ok;
-}
-
-/* Write the config (@extra: more lines) and pick a port; not started. */
-static void broker_init(struct broker *b, const char *extra)
-{
-	const struct passwd *pw = getpwuid(geteuid());
-	FILE *f;
-
-	memset(b, 0, sizeof(*b));
-	strcpy(b->dir, "/tmp/test_mqtt.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(b->dir));
-	snprintf(b->conf, sizeof(b->conf), "%s/mosquitto.conf", b->dir);
-	snprintf(b->log, sizeof(b->log), "%s/broker.log", b->dir);
-	b->port = free_port();
-	f = fopen(b->conf, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f,
-		"listener %d 127.0.0.1\n"
-		"user %s\n" /* started as root, it would drop to "mosquitto" */
-		"persistence false\n"
-		"log_dest file %s\n"
-		"log_type all\n"
-		"%s\n",
-		b->port, pw ? pw->pw_name : "mosquitto", b->log,
-		extra ? extra : "allow_anonymous true");
-	fclose(f);
-}
-
-static void broker_start(struct broker *b)
-{
-	uint64_t deadline = now_ms() + 5000;
-
-	b->pid = fork();
-	ck_assert_int_ge(b->pid, 0);
-	if (b->pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(null, 1);
-		dup2(null, 2);
-		execlp("mosquitto", "mosquitto", "-c", b->conf, (char *)NULL);
-		_exit(127);
-	}
-	while (!port_accepts(b->port)) {
-		ck_assert_msg(now_ms() < deadline, "mosquitto did not start");
-		usleep(10000);
-	}
-}
-
-static void broker_stop(struct broker *b, int sig)
-{
-	if (b->pid <= 0)
-		return;
-	kill(b->pid, sig);
-	waitpid(b->pid, NULL, 0);
-	b->pid = 0;
-}
-
-static void broker_cleanup(struct broker *b)
-{
-	char cmd[160];
-
-	broker_stop(b, SIGKILL);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", b->dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
 
 /* mosquitto_sub as a child writing one "M|topic|qos|retain|payload|corr|
  * props" line per message to a file. */
@@ -313,7 +205,7 @@ static void publish_qos_retain(int protocol)
 	struct gw_mqtt_pub q1 = {.qos = 1}, ret = {.qos = 1, .retain = true};
 	struct gw_mqtt_stats st;
 
-	broker_init(&b, NULL);
+	broker_init(&b, false, NULL);
 	broker_start(&b);
 	sub_start(&s, &b, "t/#", NULL);
 	m = client(&b, protocol, 100, NULL, NULL);
@@ -367,7 +259,7 @@ START_TEST(test_v5_properties_sent)
 				.user_prop_name = "coap-code",
 				.user_prop_value = "2.05"};
 
-	broker_init(&b, NULL);
+	broker_init(&b, false, NULL);
 	broker_start(&b);
 	sub_start(&s, &b, "resp/#", v5);
 	m = client(&b, GW_MQTT_V5, 100, NULL, NULL);
@@ -491,7 +383,7 @@ START_TEST(test_subscribe_v5_response_topic)
 	struct gw_mqtt *m;
 	struct rx r = {0};
 
-	broker_init(&b, NULL);
+	broker_init(&b, false, NULL);
 	broker_start(&b);
 	m = client(&b, GW_MQTT_V5, 100, &rx_cbs, &r);
 	ck_assert_int_eq(gw_mqtt_subscribe(m, "cmd/#", 1), 0);
@@ -553,7 +445,7 @@ static int own_echo(int protocol)
 	struct gw_mqtt_pub q1 = {.qos = 1};
 	int i, own = 0;
 
-	broker_init(&b, NULL);
+	broker_init(&b, false, NULL);
 	broker_start(&b);
 	m = client(&b, protocol, 100, &rx_cbs, &r);
 	ck_assert_int_eq(gw_mqtt_subscribe(m, "loop/#", 1), 0);
@@ -590,7 +482,7 @@ START_TEST(test_will_on_kill)
 	struct want w;
 	pid_t child;
 
-	broker_init(&b, NULL);
+	broker_init(&b, false, NULL);
 	broker_start(&b);
 	sub_start(&s, &b, "gw/state", NULL);
 	child = fork();
@@ -627,7 +519,7 @@ START_TEST(test_shutdown_publishes_offline)
 	struct want w;
 	struct gw_mqtt_pub q1 = {.qos = 1};
 
-	broker_init(&b, NULL);
+	broker_init(&b, false, NULL);
 	broker_start(&b);
 	sub_start(&s, &b, "gw/#", NULL);
 	m = client(&b, GW_MQTT_V311, 100, NULL, NULL);
@@ -672,7 +564,7 @@ START_TEST(test_queue_while_down_drains_in_order)
 	struct gw_mqtt_pub q1 = {.qos = 1};
 	int i, n;
 
-	broker_init(&b, NULL);
+	broker_init(&b, false, NULL);
 	broker_start(&b);
 	m = client(&b, GW_MQTT_V311, 1000, &rx_cbs, &r);
 	connect_now(m);
@@ -728,7 +620,7 @@ START_TEST(test_queue_full)
 	struct gw_mqtt_pub q1 = {.qos = 1};
 	int i;
 
-	broker_init(&b, NULL); /* never started: nothing listens */
+	broker_init(&b, false, NULL); /* never started: nothing listens */
 	m = client(&b, GW_MQTT_V311, 5, NULL, NULL);
 	ck_assert_int_eq(gw_mqtt_start(m, now_ms()), 0);
 	ck_assert_int_eq(gw_mqtt_start(m, now_ms()), -EALREADY);
@@ -783,7 +675,7 @@ START_TEST(test_bad_topics)
 	char *big;
 	size_t i;
 
-	broker_init(&b, NULL);
+	broker_init(&b, false, NULL);
 	m = client(&b, GW_MQTT_V311, 100, NULL, NULL);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(gw_mqtt_publish(m, bad[i], "x", 1, NULL) ==
@@ -852,7 +744,7 @@ START_TEST(test_password)
 				 .keepalive = 30,
 				 .queue_limit = 10};
 
-	broker_init(&b, "allow_anonymous false\npassword_file PWFILE");
+	broker_init(&b, false, "allow_anonymous false\npassword_file PWFILE");
 	snprintf(cmd, sizeof(cmd),
 		 "mosquitto_passwd -b -c %s/passwd gw s3cret >/dev/null 2>&1",
 		 b.dir);
@@ -898,7 +790,7 @@ START_TEST(test_resubscribe_after_restart)
 	struct gw_mqtt_stats st;
 	int i;
 
-	broker_init(&b, NULL);
+	broker_init(&b, false, NULL);
 	broker_start(&b);
 	m = client(&b, GW_MQTT_V5, 100, &rx_cbs, &r);
 	ck_assert_int_eq(gw_mqtt_subscribe(m, "mark/#", 1), 0);

@@ -12,108 +12,19 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "broker.h"
 #include "mqtt.h"
 
 #define CLIENT_ID "subs-gw"
-
-struct broker {
-	char dir[64];
-	char log[128];
-	int port;
-	pid_t pid;
-};
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static int free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static bool port_accepts(int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-
-	close(fd);
-	return ok;
-}
-
-static void broker_start(struct broker *b)
-{
-	const struct passwd *pw = getpwuid(geteuid());
-	uint64_t deadline = now_ms() + 5000;
-	char conf[128];
-	FILE *f;
-
-	memset(b, 0, sizeof(*b));
-	strcpy(b->dir, "/tmp/test_mqtt_subs.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(b->dir));
-	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", b->dir);
-	snprintf(b->log, sizeof(b->log), "%s/broker.log", b->dir);
-	b->port = free_port();
-	f = fopen(conf, "w");
-	ck_assert_ptr_nonnull(f);
-	/* stderr, unbuffered: a line is in the file once it is handled. */
-	fprintf(f,
-		"listener %d 127.0.0.1\nuser %s\nallow_anonymous true\n"
-		"persistence false\nlog_dest stderr\nlog_type all\n",
-		b->port, pw ? pw->pw_name : "mosquitto");
-	fclose(f);
-	b->pid = fork();
-	ck_assert_int_ge(b->pid, 0);
-	if (b->pid == 0) {
-		int fd = open(b->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		dup2(fd, 2);
-		execlp("mosquitto", "mosquitto", "-c", conf, (char *)NULL);
-		_exit(127);
-	}
-	while (!port_accepts(b->port)) {
-		ck_assert_msg(now_ms() < deadline, "mosquitto did not start");
-		usleep(10000);
-	}
-}
-
-static void broker_cleanup(struct broker *b)
-{
-	char cmd[160];
-
-	kill(b->pid, SIGKILL);
-	waitpid(b->pid, NULL, 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", b->dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
 
 /* Lines of the broker's log ending in ": @what" (e.g. CLIENT_ID " cmd/#"
  * for an UNSUBSCRIBE, CLIENT_ID " 1 cmd/#" for a SUBSCRIBE at QoS 1). */
@@ -307,6 +218,7 @@ START_TEST(test_shared_filter_at_the_broker)
 	struct rx r = {0};
 	struct gw_mqtt *m;
 
+	broker_init(&b, true, NULL);
 	broker_start(&b);
 	m = client(&b, &r);
 	/* Two owners before the connection: one SUBSCRIBE at CONNACK. */
@@ -359,6 +271,7 @@ START_TEST(test_resubscribe_brings_retained)
 	struct gw_mqtt *m;
 	int first;
 
+	broker_init(&b, true, NULL);
 	broker_start(&b);
 	m = client(&b, &r);
 	ck_assert_int_eq(gw_mqtt_subscribe(m, "mark/#", 0), 0);
