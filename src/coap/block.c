@@ -535,6 +535,21 @@ static struct ucoap_blk_cli *cli_alloc(struct ucoap_ep *ep)
 	return NULL;
 }
 
+/*
+ * A client transfer for a body of @len bytes: *@out gets a free slot.
+ * Returns 0, UCOAP_ERR_NOSPACE, _STATE (closing, no socket) or _FULL.
+ */
+static int cli_start(struct ucoap_ep *ep, size_t len,
+		     struct ucoap_blk_cli **out)
+{
+	if (len > ep->blk.body_max)
+		return UCOAP_ERR_NOSPACE;
+	if (ep->closing || !ep->has_sock)
+		return UCOAP_ERR_STATE;
+	*out = cli_alloc(ep);
+	return *out ? 0 : UCOAP_ERR_FULL;
+}
+
 /* The request carries its body in every Block2 request only if safe. */
 static bool body_identifies(uint8_t code)
 {
@@ -757,13 +772,9 @@ int ucoap_blk_client_request(struct ucoap_ep *ep, const struct ucoap_addr *to,
 	if (ucoap_msg_find(req, UCOAP_OPT_BLOCK1) &&
 	    ucoap_msg_get_block(req, UCOAP_OPT_BLOCK1, &b) < 0)
 		return UCOAP_ERR_INVAL;
-	if (req->payload_len > ep->blk.body_max)
-		return UCOAP_ERR_NOSPACE;
-	if (ep->closing || !ep->has_sock)
-		return UCOAP_ERR_STATE;
-	t = cli_alloc(ep);
-	if (!t)
-		return UCOAP_ERR_FULL;
+	rc = cli_start(ep, req->payload_len, &t);
+	if (rc < 0)
+		return rc;
 	/* The request's options, kept encoded: @req is not ours to keep. */
 	head = *req;
 	ucoap_msg_del_opt(&head, UCOAP_OPT_BLOCK1);
@@ -854,13 +865,9 @@ int ucoap_blk_client_follow(struct ucoap_ep *ep, const struct ucoap_addr *peer,
 	    first->payload_len != ucoap_block_size(b.szx) ||
 	    token_len > UCOAP_TOKEN_MAX)
 		return UCOAP_ERR_INVAL;
-	if (first->payload_len > ep->blk.body_max)
-		return UCOAP_ERR_NOSPACE;
-	if (ep->closing || !ep->has_sock)
-		return UCOAP_ERR_STATE;
-	t = cli_alloc(ep);
-	if (!t)
-		return UCOAP_ERR_FULL;
+	rc = cli_start(ep, first->payload_len, &t);
+	if (rc < 0)
+		return rc;
 	/* §2.6: the rest is fetched with plain GETs, without Observe. */
 	rc = ucoap_msg_decode(&m, req, req_len);
 	if (rc < 0)
