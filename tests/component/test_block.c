@@ -13,6 +13,7 @@
 #include <ucoap/endpoint.h>
 
 #include "fakenet.h"
+#include "runner.h"
 
 #define LARGE 3072
 
@@ -750,12 +751,5 @@ static Suite *block_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(block_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(block_suite());
 }

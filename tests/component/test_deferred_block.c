@@ -17,6 +17,7 @@
 #include <ucoap/endpoint.h>
 
 #include "fakenet.h"
+#include "runner.h"
 
 #define BODY_LEN 150
 #define SZX      2
@@ -92,19 +93,10 @@ static void teardown(void)
 	fn_free(net);
 }
 
-static struct ucoap_msg sent(unsigned i)
-{
-	const struct fn_dgram *d = fn_sent(net, i);
-	struct ucoap_msg m;
-
-	ck_assert_ptr_nonnull(d);
-	ck_assert_int_eq(ucoap_msg_decode(&m, d->data, d->len), 0);
-	return m;
-}
-
+/* The last datagram sent, decoded (views into the log). */
 static struct ucoap_msg last(void)
 {
-	return sent(net->nlog - 1);
+	return fn_last_msg(net);
 }
 
 /* A GET /big from @from; @num < 0: without Block2, else Block2 @num/@szx. */
@@ -373,12 +365,5 @@ static Suite *deferred_block_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(deferred_block_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(deferred_block_suite());
 }

@@ -11,6 +11,7 @@
 #include <ucoap/endpoint.h>
 
 #include "fakenet.h"
+#include "runner.h"
 
 static struct fakenet *net;
 static struct ucoap_ep *ep;
@@ -747,12 +748,5 @@ static Suite *exchange_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(exchange_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(exchange_suite());
 }

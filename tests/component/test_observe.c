@@ -12,6 +12,7 @@
 #include <ucoap/endpoint.h>
 
 #include "fakenet.h"
+#include "runner.h"
 
 static struct fakenet *net;
 static struct ucoap_ep *ep;
@@ -113,20 +114,10 @@ static void empty(uint8_t type, uint16_t mid)
 	ucoap_ep_input(ep, b, sizeof(b), &peer);
 }
 
-/* The @i-th datagram sent, decoded (views into the log). */
-static struct ucoap_msg sent(unsigned i)
-{
-	const struct fn_dgram *d = fn_sent(net, i);
-	struct ucoap_msg m;
-
-	ck_assert_ptr_nonnull(d);
-	ck_assert_int_eq(ucoap_msg_decode(&m, d->data, d->len), 0);
-	return m;
-}
-
+/* The last datagram sent, decoded (views into the log). */
 static struct ucoap_msg last(void)
 {
-	return sent(net->nlog - 1);
+	return fn_last_msg(net);
 }
 
 static long observe_of(const struct ucoap_msg *m)
@@ -808,12 +799,5 @@ static Suite *observe_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(observe_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(observe_suite());
 }

@@ -17,6 +17,7 @@
 #ifndef FAKENET_H
 #define FAKENET_H
 
+#include <check.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -349,6 +350,23 @@ static inline const struct fn_dgram *fn_sent(const struct fakenet *net,
 static inline const struct fn_dgram *fn_last(const struct fakenet *net)
 {
 	return net->nlog ? fn_sent(net, net->nlog - 1) : NULL;
+}
+
+/* The @i-th datagram sent, decoded (views into the log); fails the test
+ * when there is none or it does not decode. */
+static inline struct ucoap_msg fn_msg(const struct fakenet *net, unsigned i)
+{
+	const struct fn_dgram *d = fn_sent(net, i);
+	struct ucoap_msg m;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(ucoap_msg_decode(&m, d->data, d->len), 0);
+	return m;
+}
+
+static inline struct ucoap_msg fn_last_msg(const struct fakenet *net)
+{
+	return fn_msg(net, net->nlog - 1);
 }
 
 #endif
