@@ -207,18 +207,19 @@ _broker_accepts() {
 # first call, kept across restarts so the gateway can reconnect). With
 # BROKER_PERSIST=1 it keeps sessions and queued messages across a restart
 # in $WORK/mosq/ (used where a subscriber must not miss what the gateway
-# publishes right after it reconnects).
+# publishes right after it reconnects). BROKER_EXTRA: more mosquitto.conf
+# lines (further listeners, e.g. TLS ones, whose files are in $WORK).
 start_broker() {
 	local conf=$WORK/mosquitto.conf
 	[ -n "$MQTT_PORT" ] || MQTT_PORT=$(free_port)
 	{
 		echo "listener $MQTT_PORT 127.0.0.1"
 		echo "allow_anonymous true"
+		# As root mosquitto would switch to its own user, which cannot
+		# write or read what the test keeps in $WORK.
+		[ -z "${BROKER_PERSIST:-}${BROKER_EXTRA:-}" ] || echo "user $(id -un)"
 		if [ -n "${BROKER_PERSIST:-}" ]; then
 			mkdir -p "$WORK/mosq"
-			# As root mosquitto would switch to its own user, which
-			# cannot write here.
-			echo "user $(id -un)"
 			echo "persistence true"
 			echo "persistence_location $WORK/mosq/"
 			echo "autosave_interval 0"
@@ -229,6 +230,7 @@ start_broker() {
 		echo "log_type error"
 		echo "log_type warning"
 		echo "log_type notice"
+		[ -z "${BROKER_EXTRA:-}" ] || printf '%s\n' "$BROKER_EXTRA"
 	} >"$conf"
 	mosquitto -c "$conf" >>"$BROKER_LOG" 2>&1 &
 	BROKER_PID=$!

@@ -71,38 +71,23 @@ openssl verify -CAfile "$PKI/ca.pem" "$PKI/server.pem" "$PKI/othername.pem" \
 
 # ---- the broker: a plain listener for the lib.sh helpers, three TLS ones ----
 
-MQTT_PORT=$(free_port)
 TLS_PORT=$(free_port)   # server certificate for 127.0.0.1/localhost
 MTLS_PORT=$(free_port)  # the same, and a client certificate is required
 OTHER_PORT=$(free_port) # a certificate that names only other.invalid
-{
-	# As root mosquitto would switch to its own user, which cannot read
-	# the keys here.
-	echo "user $(id -un)"
-	echo "allow_anonymous true"
-	echo "persistence false"
-	echo "log_dest stderr"
-	echo "log_type error"
-	echo "log_type warning"
-	echo "log_type notice"
-	echo "listener $MQTT_PORT 127.0.0.1"
-	echo "listener $TLS_PORT 127.0.0.1"
-	echo "cafile $PKI/ca.pem"
-	echo "certfile $PKI/server.pem"
-	echo "keyfile $PKI/server.key"
-	echo "listener $MTLS_PORT 127.0.0.1"
-	echo "cafile $PKI/ca.pem"
-	echo "certfile $PKI/server.pem"
-	echo "keyfile $PKI/server.key"
-	echo "require_certificate true"
-	echo "listener $OTHER_PORT 127.0.0.1"
-	echo "cafile $PKI/ca.pem"
-	echo "certfile $PKI/othername.pem"
-	echo "keyfile $PKI/othername.key"
-} >"$WORK/mosquitto.conf"
-mosquitto -c "$WORK/mosquitto.conf" >>"$BROKER_LOG" 2>&1 &
-BROKER_PID=$!
-track "$BROKER_PID"
+BROKER_EXTRA="listener $TLS_PORT 127.0.0.1
+cafile $PKI/ca.pem
+certfile $PKI/server.pem
+keyfile $PKI/server.key
+listener $MTLS_PORT 127.0.0.1
+cafile $PKI/ca.pem
+certfile $PKI/server.pem
+keyfile $PKI/server.key
+require_certificate true
+listener $OTHER_PORT 127.0.0.1
+cafile $PKI/ca.pem
+certfile $PKI/othername.pem
+keyfile $PKI/othername.key"
+start_broker
 
 TLS_ARGS=(-p "$TLS_PORT" --cafile "$PKI/ca.pem")
 MTLS_ARGS=(-p "$MTLS_PORT" --cafile "$PKI/ca.pem" --cert "$PKI/client.pem" --key "$PKI/client.key")
@@ -111,7 +96,6 @@ _tls_accepts() {
 	mosquitto_pub -h 127.0.0.1 "${TLS_ARGS[@]}" -t itest/probe -n -q 0 >/dev/null 2>&1 &&
 		mosquitto_pub -h 127.0.0.1 "${MTLS_ARGS[@]}" -t itest/probe -n -q 0 >/dev/null 2>&1
 }
-wait_until 5 _broker_accepts || die "mosquitto did not accept on $MQTT_PORT"
 wait_until 5 _tls_accepts || die "mosquitto did not accept TLS on $TLS_PORT/$MTLS_PORT"
 # The listeners really are TLS: a plain client gets nowhere.
 check_true "the TLS listener refuses plain MQTT" \
