@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dedup.h"
+#include "runner.h"
 
 static struct ucoap_addr_key key(unsigned n)
 {
@@ -201,12 +202,5 @@ static Suite *dedup_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(dedup_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(dedup_suite());
 }

@@ -4,6 +4,8 @@
 
 #include <ucoap/endpoint.h>
 
+#include "runner.h"
+
 static const char *str(const char *text, uint16_t def)
 {
 	static char buf[UCOAP_ADDR_STRLEN];
@@ -95,12 +97,5 @@ static Suite *addr_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(addr_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(addr_suite());
 }

@@ -16,6 +16,8 @@
 
 #include <ucoap/endpoint.h>
 
+#include "runner.h"
+
 static char seen_from[UCOAP_ADDR_STRLEN];
 static char answer[UCOAP_ADDR_STRLEN];
 static int status = 1;
@@ -206,12 +208,5 @@ static Suite *udp_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(udp_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(udp_suite());
 }

@@ -9,6 +9,8 @@
 
 #include <ucoap/block.h>
 
+#include "runner.h"
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 struct vec {
@@ -236,12 +238,5 @@ static Suite *block_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(block_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(block_suite());
 }

@@ -8,6 +8,8 @@
 
 #include <ucoap/msg.h>
 
+#include "runner.h"
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* RFC 7252 §5.10 Table 4, RFC 7641 §2, RFC 7959 §2.1 and §4, by hand. */
@@ -259,12 +261,5 @@ static Suite *option_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(option_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(option_suite());
 }
