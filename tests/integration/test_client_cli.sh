@@ -2,31 +2,10 @@
 # coapbridge-client's command line: usage errors, --help, bad URIs (each
 # with its exit status and message), then percent-decoding, content
 # formats, Reset and timeout against ucoap_testserver on loopback.
-set -euo pipefail
 : "${COAPBRIDGE_CLIENT:?}" "${TOOLS_DIR:?}" "${FREEPORT:?}"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+. "$(dirname "$0")/peer.sh"
 
-# run EXPECTED_STATUS ARGS...: run the client, keep stdout/stderr in files.
-run() {
-	local want=$1 got=0
-	shift
-	"$COAPBRIDGE_CLIENT" "$@" >"$tmp/out" 2>"$tmp/err" || got=$?
-	[[ $got == "$want" ]] || fail "$*: exit $got, want $want ($(head -c 300 "$tmp/err"))"
-}
-expect_out() { [[ $(cat "$tmp/out") == "$1" ]] || fail "stdout '$(cat "$tmp/out")', want '$1'"; }
-expect_err_line() {
-	[[ $(head -n1 "$tmp/err") == "$1" ]] || fail "stderr '$(head -n1 "$tmp/err")', want '$1'"
-}
 expect_usage_on_stderr() {
 	grep -q '^usage: coapbridge-client get|put|post|delete' "$tmp/err" || fail "no usage on stderr"
 	[[ ! -s $tmp/out ]] || fail "stdout not empty on a usage error"
@@ -156,8 +135,4 @@ expect_out ""
 run 3 --non get --timeout 0.3 "coap://127.0.0.1:$RPORT/hello"
 expect_err_line "coapbridge-client: timeout: no answer from 127.0.0.1:$RPORT after 0.3 s"
 
-if ((failures)); then
-	echo "$failures failure(s)" >&2
-	exit 1
-fi
-echo "all client CLI checks passed"
+peer_finish "all client CLI checks passed"

@@ -4,28 +4,10 @@
 # --if-none-match, and an observation ended by SIGINT that still cancels
 # (GET Observe 1, RFC 7641 §3.6) and exits 0. The protocol side of each
 # flag is checked in tests/conformance/run_client.sh.
-set -euo pipefail
 : "${COAPBRIDGE_CLIENT:?}" "${FREEPORT:?}" "${BUILD_DIR:?}"
 PLUGTEST=$BUILD_DIR/src/plugtest/coapbridge-plugtest-server
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-run() {
-	local want=$1 got=0
-	shift
-	"$COAPBRIDGE_CLIENT" "$@" >"$tmp/out" 2>"$tmp/err" || got=$?
-	[[ $got == "$want" ]] || fail "$*: exit $got, want $want ($(head -c 300 "$tmp/err"))"
-}
-expect_out() { [[ $(cat "$tmp/out") == "$1" ]] || fail "stdout '$(cat "$tmp/out")', want '$1'"; }
-expect_err_line() { [[ $(head -n1 "$tmp/err") == "$1" ]] || fail "stderr '$(head -n1 "$tmp/err")', want '$1'"; }
+. "$(dirname "$0")/peer.sh"
 
 run 2 get --accept bogus coap://127.0.0.1/a
 expect_err_line "coapbridge-client: bad accept format 'bogus'"
@@ -107,8 +89,4 @@ kill -TERM "${pids[0]}"
 wait "${pids[0]}" || fail "plugtest server exit status $?"
 [[ ! -s $tmp/srv.err ]] || fail "plugtest server stderr: $(head -c 2000 "$tmp/srv.err")"
 
-if ((failures)); then
-	echo "$failures failure(s)" >&2
-	exit 1
-fi
-echo "all client feature checks passed"
+peer_finish "all client feature checks passed"

@@ -5,21 +5,10 @@
 # - coapbridge-client (-b SIZE, -f FILE) against the same server and against
 #   libcoap's coap-server-notls (-d: dynamic resources take large PUTs).
 # Bodies are compared byte for byte.
-set -euo pipefail
 : "${TOOLS_DIR:?}" "${FREEPORT:?}" "${COAPBRIDGE_CLIENT:?}"
-command -v coap-client-notls >/dev/null || { echo "coap-client-notls missing (apt install libcoap3-bin)" >&2; exit 1; }
-command -v coap-server-notls >/dev/null || { echo "coap-server-notls missing (apt install libcoap3-bin)" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+. "$(dirname "$0")/peer.sh"
+need coap-client-notls coap-server-notls
 
 # The body /large serves: 30 lines of 100 bytes, "line NN " then a letter.
 for i in $(seq 0 29); do
@@ -93,8 +82,4 @@ for size in 1024 64; do
 done
 
 [[ ! -s $tmp/srv.err ]] || fail "test server stderr: $(cat "$tmp/srv.err")"
-if ((failures)); then
-	echo "$failures failure(s)" >&2
-	exit 1
-fi
-echo "ok"
+peer_finish "ok"

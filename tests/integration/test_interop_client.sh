@@ -2,20 +2,10 @@
 # Interop: coapbridge-client against libcoap's coap-server-notls on
 # loopback (IPv4 and IPv6): GET, PUT/DELETE of a dynamic resource, NON,
 # queries, percent-encoded paths, names, a timeout and usage errors.
-set -euo pipefail
 : "${COAPBRIDGE_CLIENT:?}" "${FREEPORT:?}"
-command -v coap-server-notls >/dev/null || { echo "coap-server-notls missing (apt install libcoap3-bin)" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+. "$(dirname "$0")/peer.sh"
+need coap-server-notls
 
 # start_server ADDR: a coap-server-notls bound to ADDR on a free port
 # (allowing up to 10 resources created by PUT); sets $PORT once bound.
@@ -32,15 +22,6 @@ start_server() {
 	exit 1
 }
 
-# run EXPECTED_STATUS ARGS...
-run() {
-	local want=$1 got=0
-	shift
-	"$COAPBRIDGE_CLIENT" "$@" >"$tmp/out" 2>"$tmp/err" || got=$?
-	[[ $got == "$want" ]] || fail "$*: exit $got, want $want ($(head -c 300 "$tmp/err"))"
-}
-expect_out() { [[ $(cat "$tmp/out") == "$1" ]] || fail "stdout '$(cat "$tmp/out")', want '$1'"; }
-expect_out_re() { [[ $(cat "$tmp/out") =~ $1 ]] || fail "stdout '$(cat "$tmp/out")' does not match '$1'"; }
 
 start_server 127.0.0.1
 u="coap://127.0.0.1:$PORT"
@@ -120,8 +101,4 @@ run 2 get "coaps://127.0.0.1:$PORT/time"
 	fail "scheme error: $(head -n1 "$tmp/err")"
 
 for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || fail "coap-server-notls $p died"; done
-if ((failures)); then
-	echo "$failures failure(s)" >&2
-	exit 1
-fi
-echo "all interop (ucoap client -> libcoap server) checks passed"
+peer_finish "all interop (ucoap client -> libcoap server) checks passed"

@@ -3,12 +3,10 @@
 # observing /obs on ucoap_testserver (our server role), and our client role
 # (tools/ucoap_observe) observing ucoap_testserver's /obs and libcoap's
 # coap-server-notls /time (observable, changes every second).
-set -euo pipefail
 : "${TOOLS_DIR:?}" "${FREEPORT:?}"
-command -v coap-client-notls >/dev/null || { echo "coap-client-notls missing (apt install libcoap3-bin)" >&2; exit 1; }
-command -v coap-server-notls >/dev/null || { echo "coap-server-notls missing (apt install libcoap3-bin)" >&2; exit 1; }
 
-tmp=$(mktemp -d)
+. "$(dirname "$0")/peer.sh"
+need coap-client-notls coap-server-notls
 srv="" lsrv=""
 cleanup() {
 	[[ -n $srv ]] && kill "$srv" 2>/dev/null || true
@@ -16,9 +14,6 @@ cleanup() {
 	wait 2>/dev/null || true
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 # increasing FILE: the numbers in FILE (one per line) strictly increase.
 increasing() { awk 'NR > 1 && $1 <= prev { bad = 1 } { prev = $1 } END { exit bad }' "$1"; }

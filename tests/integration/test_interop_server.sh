@@ -2,20 +2,16 @@
 # Interop: libcoap's coap-client-notls against ucoap_testserver, a server
 # built on our core. Checks the code, type, options and payload of each
 # answer as libcoap decoded them (its -v 7 trace) and what it printed.
-set -euo pipefail
 : "${TOOLS_DIR:?}" "${FREEPORT:?}"
-command -v coap-client-notls >/dev/null || { echo "coap-client-notls missing (apt install libcoap3-bin)" >&2; exit 1; }
 
-tmp=$(mktemp -d)
+. "$(dirname "$0")/peer.sh"
+need coap-client-notls
 srv=""
 cleanup() {
 	[[ -n $srv ]] && kill "$srv" 2>/dev/null || true
 	wait 2>/dev/null || true
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 PORT=$("$FREEPORT")
 "$TOOLS_DIR/ucoap_testserver" "$PORT" >"$tmp/srv.out" 2>"$tmp/srv.err" &
@@ -126,8 +122,4 @@ wait "$srv" || rc=$?
 srv=""
 [[ $rc == 0 ]] || fail "server exited $rc after SIGTERM"
 [[ ! -s $tmp/srv.err ]] || fail "server stderr: $(head -c 2000 "$tmp/srv.err")"
-if ((failures)); then
-	echo "$failures failure(s)" >&2
-	exit 1
-fi
-echo "all interop (libcoap client -> ucoap server) checks passed"
+peer_finish "all interop (libcoap client -> ucoap server) checks passed"
