@@ -27,6 +27,7 @@
 
 #include "bridge_int.h"
 #include "config.h"
+#include "runner.h"
 
 /* A UDP socket bound to 127.0.0.1 on a port the kernel picks. */
 static int udp_socket(int *port)
@@ -141,14 +142,8 @@ int main(void)
 {
 	Suite *s = suite_create("bridge_free");
 	TCase *tc = tcase_create("free");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, free_with_commands_waiting);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

@@ -11,6 +11,7 @@
 
 #include "dedup.h"
 #include "fakenet.h"
+#include "runner.h"
 
 static struct fakenet *net;
 static struct ucoap_ep *ep;
@@ -116,16 +117,10 @@ int main(void)
 {
 	Suite *s = suite_create("dedup_policy");
 	TCase *tc = tcase_create("forget_oldest");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_full_cache_forgets_oldest_and_serves);
 	tcase_add_test(tc, test_replaced_entries_are_not_counted_as_forgotten);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

@@ -20,6 +20,7 @@
 #include "broker.h"
 #include "log.h"
 #include "mqtt.h"
+#include "runner.h"
 
 /* mosquitto_sub as a child writing one "M|topic|qos|retain|payload|corr|
  * props" line per message to a file. */
@@ -843,13 +844,8 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
 	signal(SIGPIPE, SIG_IGN);
 	gw_log_init(GW_LOG_WARNING);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+
+	return run_suite(suite());
 }

@@ -23,6 +23,7 @@
 
 #include "broker.h"
 #include "mqtt.h"
+#include "runner.h"
 
 #define CLIENT_ID "subs-gw"
 
@@ -310,18 +311,11 @@ int main(void)
 {
 	Suite *s = suite_create("mqtt_subs");
 	TCase *tc = tcase_create("mqtt_subs");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_refcount_bookkeeping);
 	tcase_add_test(tc, test_shared_filter_at_the_broker);
 	tcase_add_test(tc, test_resubscribe_brings_retained);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

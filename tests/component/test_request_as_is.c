@@ -9,6 +9,7 @@
 #include <ucoap/endpoint.h>
 
 #include "fakenet.h"
+#include "runner.h"
 
 static struct fakenet *net;
 static struct ucoap_ep *ep;
@@ -88,16 +89,10 @@ int main(void)
 {
 	Suite *s = suite_create("request_as_is");
 	TCase *tc = tcase_create("token");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_empty_token_stays_empty_and_matches);
 	tcase_add_test(tc, test_given_token_kept);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

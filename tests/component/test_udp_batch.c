@@ -15,6 +15,7 @@
 
 #include <ucoap/endpoint.h>
 
+#include "runner.h"
 #include "udp.h"
 
 static unsigned handled;
@@ -146,15 +147,9 @@ int main(void)
 {
 	Suite *s = suite_create("udp_batch");
 	TCase *tc = tcase_create("loopback");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_more_than_a_batch_all_answered);
 	tcase_add_test(tc, test_held_datagrams_are_not_stranded);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

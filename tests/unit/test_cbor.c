@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cborjson.h"
+#include "runner.h"
 
 struct vec {
 	const char *hex;
@@ -313,8 +314,6 @@ int main(void)
 {
 	Suite *s = suite_create("cbor");
 	TCase *tc = tcase_create("cbor");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, appendix_a_example, 0,
 			    (int)(sizeof(appendix_a) / sizeof(appendix_a[0])));
@@ -327,9 +326,5 @@ int main(void)
 	tcase_add_test(tc, depth_limit);
 	tcase_add_test(tc, tree_is_usable);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "runner.h"
 
 #define DIR TEST_DATA_DIR "/config/"
 
@@ -712,11 +713,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(config_suite());
 }

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "ha.h"
+#include "runner.h"
 
 #define P "homeassistant"
 
@@ -556,8 +557,6 @@ int main(void)
 {
 	Suite *s = suite_create("ha");
 	TCase *tc = tcase_create("ha");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, sensor_document);
 	tcase_add_test(tc, other_components);
@@ -570,9 +569,5 @@ int main(void)
 	tcase_add_test(tc, stats_on_change);
 	tcase_add_test(tc, reload_diff);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "payload.h"
+#include "runner.h"
 
 START_TEST(utf8_accepts_text)
 {
@@ -86,17 +87,11 @@ int main(void)
 {
 	Suite *s = suite_create("payload");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, utf8_accepts_text);
 	tcase_add_test(tc, utf8_rejects_binary);
 	tcase_add_test(tc, base64_rfc4648_vectors);
 	tcase_add_test(tc, result_json_forms);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "route.h"
+#include "runner.h"
 
 static unsigned split(const char *s, struct gw_seg *segs)
 {
@@ -463,11 +464,5 @@ static Suite *route_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(route_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(route_suite());
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
 #include "senml.h"
 
 #define MAX_RECS 32
@@ -387,8 +388,6 @@ int main(void)
 {
 	Suite *s = suite_create("senml");
 	TCase *tc = tcase_create("senml");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, single_datapoint);
 	tcase_add_test(tc, multiple_datapoints);
@@ -403,9 +402,5 @@ int main(void)
 	tcase_add_test(tc, callback_error_stops);
 	tcase_add_test(tc, number_text);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }
