@@ -48,6 +48,17 @@ static char *join3(const char *a, const char *b, const char *c)
 	return s;
 }
 
+void gw_bridge_answer(struct ucoap_ep *ep, uint8_t code, uint32_t max_age)
+{
+	struct ucoap_msg resp;
+
+	/* The type (ACK or NON) and message id are the endpoint's to set. */
+	ucoap_msg_init(&resp, 0, code);
+	if (max_age)
+		ucoap_msg_add_uint(&resp, UCOAP_OPT_MAX_AGE, max_age);
+	ucoap_ep_respond(ep, &resp);
+}
+
 int gw_bridge_find_device(const struct gw_bridge *b,
 			  const struct ucoap_addr *from)
 {

@@ -92,6 +92,9 @@ void gw_bridge_device_seen(struct gw_bridge *b, int dev, uint64_t now);
 int gw_bridge_publish(struct gw_bridge *b, const char *topic,
 		      const void *payload, size_t len,
 		      const struct gw_mqtt_pub *p);
+/* Answer the request being handled with @code, no payload, and Max-Age
+ * when @max_age is not 0 (a 5.03 says when to retry). */
+void gw_bridge_answer(struct ucoap_ep *ep, uint8_t code, uint32_t max_age);
 
 /* uplink.c: the CoAP handler for every request no URL callback takes. */
 void gw_uplink_on_request(struct ucoap_ep *ep, const struct ucoap_msg *req,

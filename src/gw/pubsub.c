@@ -156,16 +156,6 @@ void gw_pubsub_free(struct gw_pubsub *ps)
 
 /* ---- answers ---- */
 
-static void answer(struct ucoap_ep *ep, uint8_t code, uint32_t max_age)
-{
-	struct ucoap_msg resp;
-
-	ucoap_msg_init(&resp, 0, code);
-	if (max_age)
-		ucoap_msg_add_uint(&resp, UCOAP_OPT_MAX_AGE, max_age);
-	ucoap_ep_respond(ep, &resp);
-}
-
 /* Peer-controlled: debug level, rate-limited (STYLE 11). */
 static void refuse(struct gw_pubsub *ps, struct ucoap_ep *ep,
 		   const struct ucoap_addr *from, uint8_t code,
@@ -178,7 +168,7 @@ static void refuse(struct gw_pubsub *ps, struct ucoap_ep *ep,
 		ucoap_addr_str(from, who, sizeof(who));
 		gw_debug("%s: %s: %s", who, ucoap_code_str(code, c), why);
 	}
-	answer(ep, code, max_age);
+	gw_bridge_answer(ep, code, max_age);
 }
 
 static bool seg_is(const struct gw_seg *s, const char *lit)
@@ -327,7 +317,7 @@ static void do_publish(struct gw_pubsub *ps, struct ucoap_ep *ep,
 		gw_debug("ps: %s published %zu bytes to %s (qos %d%s)",
 			 b->cfg->devices[dev].name, req->payload_len, topic,
 			 q->qos, q->retain ? ", retained" : "");
-		answer(ep, UCOAP_CHANGED, 0);
+		gw_bridge_answer(ep, UCOAP_CHANGED, 0);
 		return;
 	case -ENOBUFS:
 		/* As uplink: the device retries after Max-Age, nothing lost. */
@@ -345,7 +335,7 @@ static void do_publish(struct gw_pubsub *ps, struct ucoap_ep *ep,
 		return;
 	default:
 		gw_err("ps: publish to %s: %s", topic, strerror(-rc));
-		answer(ep, UCOAP_INTERNAL_SERVER_ERROR, 0);
+		gw_bridge_answer(ep, UCOAP_INTERNAL_SERVER_ERROR, 0);
 		return;
 	}
 }
@@ -490,12 +480,12 @@ static void do_get(struct gw_pubsub *ps, struct ucoap_ep *ep,
 	fresh = t->waiters == 0;
 	if (fresh && topic_subscribe(ps, t, q->qos) < 0) {
 		topic_release(ps, t);
-		answer(ep, UCOAP_INTERNAL_SERVER_ERROR, 0);
+		gw_bridge_answer(ep, UCOAP_INTERNAL_SERVER_ERROR, 0);
 		return;
 	}
 	if (ucoap_ep_defer(ep, &w->d) < 0) {
 		topic_release(ps, t);
-		answer(ep, UCOAP_INTERNAL_SERVER_ERROR, 0);
+		gw_bridge_answer(ep, UCOAP_INTERNAL_SERVER_ERROR, 0);
 		return;
 	}
 	w->used = true;
@@ -556,7 +546,7 @@ static void do_observe(struct gw_pubsub *ps, struct ucoap_ep *ep,
 	}
 	if (rc < 0 || (!t->subscribed && topic_subscribe(ps, t, q->qos) < 0)) {
 		topic_release(ps, t);
-		answer(ep, UCOAP_INTERNAL_SERVER_ERROR, 0);
+		gw_bridge_answer(ep, UCOAP_INTERNAL_SERVER_ERROR, 0);
 		return;
 	}
 	t->observed = true;
@@ -588,7 +578,7 @@ void gw_pubsub_on_notify(struct gw_pubsub *ps, struct ucoap_ep *ep,
 		/* A 4.03 notification ends the observation (§3.2). */
 		if (!may_subscribe(ps, gw_bridge_find_device(ps->b, from),
 				   t->name))
-			answer(ep, UCOAP_FORBIDDEN, 0);
+			gw_bridge_answer(ep, UCOAP_FORBIDDEN, 0);
 		return;
 	}
 	ucoap_msg_init(&resp, 0, UCOAP_CONTENT);

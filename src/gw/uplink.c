@@ -22,16 +22,6 @@
 
 static struct gw_ratelimit refuse_rl;
 
-static void answer(struct ucoap_ep *ep, uint8_t code, uint32_t max_age)
-{
-	struct ucoap_msg resp;
-
-	ucoap_msg_init(&resp, 0, code);
-	if (max_age)
-		ucoap_msg_add_uint(&resp, UCOAP_OPT_MAX_AGE, max_age);
-	ucoap_ep_respond(ep, &resp);
-}
-
 /*
  * Peer-controlled, so logged at debug level and rate-limited: a hostile
  * device must not be able to flood the journal.
@@ -46,7 +36,7 @@ static void refuse(struct ucoap_ep *ep, const struct ucoap_addr *from,
 		ucoap_addr_str(from, who, sizeof(who));
 		gw_debug("%s: %s: %s", who, ucoap_code_str(code, c), why);
 	}
-	answer(ep, code, 0);
+	gw_bridge_answer(ep, code, 0);
 }
 
 static unsigned method_bit(uint8_t code)
@@ -132,7 +122,7 @@ static void publish_and_answer(struct gw_bridge *b, struct ucoap_ep *ep,
 	switch (rc) {
 	case 0:
 		b->up++;
-		answer(ep, done_code(req->code), 0);
+		gw_bridge_answer(ep, done_code(req->code), 0);
 		return;
 	case -ENOBUFS:
 		/*
@@ -141,7 +131,8 @@ static void publish_and_answer(struct gw_bridge *b, struct ucoap_ep *ep,
 		 * the reading is delayed, not lost.
 		 */
 		b->up_refused++;
-		answer(ep, UCOAP_SERVICE_UNAVAILABLE, QUEUE_FULL_MAX_AGE);
+		gw_bridge_answer(ep, UCOAP_SERVICE_UNAVAILABLE,
+				 QUEUE_FULL_MAX_AGE);
 		if (gw_log_ratelimit(&refuse_rl, gw_now_ms(), 1, 5))
 			gw_warn("queue full (%u): refusing readings with 5.03",
 				b->cfg->mqtt.queue_limit);
@@ -159,7 +150,7 @@ static void publish_and_answer(struct gw_bridge *b, struct ucoap_ep *ep,
 		return;
 	default:
 		gw_err("publish to %s: %s", topic, strerror(-rc));
-		answer(ep, UCOAP_INTERNAL_SERVER_ERROR, 0);
+		gw_bridge_answer(ep, UCOAP_INTERNAL_SERVER_ERROR, 0);
 		return;
 	}
 }
@@ -183,7 +174,7 @@ void gw_uplink_on_request(struct ucoap_ep *ep, const struct ucoap_msg *req,
 		return;
 	}
 	if (b->stopping) {
-		answer(ep, UCOAP_SERVICE_UNAVAILABLE, 10);
+		gw_bridge_answer(ep, UCOAP_SERVICE_UNAVAILABLE, 10);
 		return;
 	}
 	dev = gw_bridge_find_device(b, from);
