@@ -29,11 +29,13 @@ static void fatal(struct gw_scan *s, const char *file, unsigned line,
 }
 
 /*
- * Read the regular file @path whole. O_NONBLOCK so that opening a FIFO
- * cannot hang a reload; the type is checked on the open descriptor.
+ * Read the regular file @path whole, and tell which file it was in @st.
+ * O_NONBLOCK so that opening a FIFO cannot hang a reload; the type is
+ * checked on the open descriptor.
  * Returns 0, -EISDIR/-EINVAL (not a regular file), -EFBIG or -errno.
  */
-static int read_whole(const char *path, char **out, size_t *len)
+static int read_whole(const char *path, char **out, size_t *len,
+		      struct stat *stp)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -75,6 +77,7 @@ static int read_whole(const char *path, char **out, size_t *len)
 	buf[n] = '\0';
 	*out = buf;
 	*len = n;
+	*stp = st;
 	buf = NULL;
 out:
 	free(buf);
@@ -165,7 +168,7 @@ static bool int_wraps(const char *t, size_t len)
 	return !l64 && (v > INT32_MAX || v < INT32_MIN);
 }
 
-static int scan_file(struct gw_scan *s, const char *open_path,
+static int scan_text(struct gw_scan *s, const char *text, size_t size,
 		     const char *as_file, int depth);
 
 /*
@@ -211,8 +214,16 @@ static const char *do_include(struct gw_scan *s, const char *p, const char *end,
 	}
 	if (depth + 1 > GW_CONFIG_SCAN_MAX_DEPTH) {
 		fatal(s, as_file, line,
-		      "@include \"%s\": includes nested too deep (a loop?)",
+		      "@include \"%s\": includes nested more than 10 deep",
 		      name, NULL);
+		return p;
+	}
+	if (s->includes++ >= GW_CONFIG_SCAN_MAX_INCLUDES) {
+		/* said once; the rest are not read */
+		if (s->includes == GW_CONFIG_SCAN_MAX_INCLUDES + 1)
+			fatal(s, as_file, line,
+			      "@include \"%s\": more than 100 @includes in all",
+			      name, NULL);
 		return p;
 	}
 	if (asprintf(&full, "%s/%s", s->dir, name) < 0) {
@@ -220,8 +231,9 @@ static const char *do_include(struct gw_scan *s, const char *p, const char *end,
 		return p;
 	}
 	char *buf = NULL;
-	size_t len;
-	int r = read_whole(full, &buf, &len);
+	size_t len = 0;
+	struct stat st;
+	int r = read_whole(full, &buf, &len, &st);
 	if (r == -ENOMEM) {
 		*rc = r;
 	} else if (r == -EISDIR) {
@@ -239,13 +251,24 @@ static const char *do_include(struct gw_scan *s, const char *p, const char *end,
 		snprintf(why, sizeof(why), "%s: %s", full, strerror(-r));
 		fatal(s, as_file, line, "@include \"%s\": %s", name, why);
 	}
-	free(buf);
+	for (int i = 0; r == 0 && i <= depth; i++) {
+		if (s->open[i].dev == st.st_dev &&
+		    s->open[i].ino == st.st_ino) {
+			fatal(s, as_file, line,
+			      "@include \"%s\": %s includes itself (a loop)",
+			      name, full);
+			r = -ELOOP;
+		}
+	}
 	if (r == 0) {
+		s->open[depth + 1].dev = st.st_dev;
+		s->open[depth + 1].ino = st.st_ino;
 		/* libconfig names included settings' file as written. */
-		r = scan_file(s, full, name, depth + 1);
+		r = scan_text(s, buf, len, name, depth + 1);
 		if (r < 0)
 			*rc = r;
 	}
+	free(buf);
 	free(full);
 	return p;
 }
@@ -396,32 +419,19 @@ static int scan_text(struct gw_scan *s, const char *text, size_t size,
 	return rc;
 }
 
-static int scan_file(struct gw_scan *s, const char *open_path,
-		     const char *as_file, int depth)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	int rc = read_whole(open_path, &buf, &len);
-
-	if (rc < 0)
-		return rc;
-	rc = scan_text(s, buf, len, as_file, depth);
-	free(buf);
-	return rc;
-}
-
 int gw_config_scan(struct gw_scan *s, const char *path, const char *dir,
 		   gw_scan_report_fn report, void *user)
 {
 	char *buf = NULL;
 	size_t len = 0;
+	struct stat st;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->report = report;
 	s->user = user;
 	s->dir = dir;
-	rc = read_whole(path, &buf, &len);
+	rc = read_whole(path, &buf, &len, &st);
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc == -EISDIR) {
@@ -441,6 +451,8 @@ int gw_config_scan(struct gw_scan *s, const char *path, const char *dir,
 		fatal(s, path, 0, "cannot read: %s", strerror(-rc), NULL);
 		return 0;
 	}
+	s->open[0].dev = st.st_dev;
+	s->open[0].ino = st.st_ino;
 	rc = scan_text(s, buf, len, path, 0);
 	free(buf);
 	return rc;

@@ -8,6 +8,9 @@
  *   every included file the way libconfig will (include_dir + "/" + name,
  *   for absolute names too, so those never work) and rejects anything
  *   that is not a readable regular file, with the @include's FILE:LINE;
+ * - a file that includes itself is read again until the depth limit, and
+ *   k such lines cost k^10 reads (the fuzzer's timeout): the scan refuses
+ *   the loop where it closes, and more than 100 @includes in all;
  * - integers are converted with atoi()/strtoul() and silently wrap
  *   (99999999999 becomes 1215752191, 0xFFFFFFFF becomes -1): the scan
  *   notes every integer literal whose value libconfig cannot hold;
@@ -20,9 +23,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* libconfig 1.5's MAX_INCLUDE_DEPTH. */
 #define GW_CONFIG_SCAN_MAX_DEPTH 10
+/*
+ * @includes read in all. Without a budget, a file that includes another
+ * k times, nested 10 deep, costs k^10 reads (libconfig would do the same);
+ * a real configuration has a handful.
+ */
+#define GW_CONFIG_SCAN_MAX_INCLUDES 100
 /* A config file larger than this is refused (it is surely not one). */
 #define GW_CONFIG_SCAN_MAX_SIZE (4 * 1024 * 1024)
 
@@ -57,6 +67,12 @@ struct gw_scan {
 	gw_scan_report_fn report;
 	void *user;
 	const char *dir; /* the include directory */
+	/* the files being read, outermost first, to refuse include loops */
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} open[GW_CONFIG_SCAN_MAX_DEPTH + 1];
+	unsigned includes; /* @includes read so far */
 };
 
 /*

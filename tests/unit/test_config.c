@@ -417,15 +417,114 @@ END_TEST
 
 START_TEST(include_loop)
 {
-	char dir[] = "/tmp/test_config_XXXXXX", path[1024];
+	char dir[] = "/tmp/test_config_XXXXXX", path[256], want[700];
 	struct gw_config *c;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	put_file(dir, "loop.conf", "@include \"loop.conf\"\n");
+	/*
+	 * Three self-includes: without loop detection each costs another
+	 * three at the next level, 3^10 reads before the depth limit.
+	 */
+	put_file(dir, "loop.conf",
+		 "@include \"loop.conf\"\n@include \"loop.conf\"\n"
+		 "@include \"loop.conf\"\n");
 	snprintf(path, sizeof(path), "%s/loop.conf", dir);
 	ck_assert_int_eq(load(path, &c), -EINVAL);
+	ck_assert_uint_eq(n_reports, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		snprintf(want, sizeof(want),
+			 "%s:%u: @include \"loop.conf\": %s includes itself "
+			 "(a loop)",
+			 path, i + 1, path);
+		expect(i, want);
+	}
+	unlink(path);
+
+	/* a loop through another file is named where it closes */
+	put_file(dir, "a.conf", "x = 1;\n@include \"b.conf\"\n");
+	put_file(dir, "b.conf", "@include \"a.conf\"\n");
+	snprintf(path, sizeof(path), "%s/a.conf", dir);
+	ck_assert_int_eq(load(path, &c), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s/b.conf:1: @include \"a.conf\": %s includes itself (a "
+		 "loop)",
+		 dir, path);
 	ck_assert_uint_eq(n_reports, 1);
-	ck_assert_ptr_nonnull(strstr(reports[0], "nested too deep"));
+	expect(0, want);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/b.conf", dir);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(include_too_deep)
+{
+	char dir[] = "/tmp/test_config_XXXXXX", path[256], text[64], want[512];
+	struct gw_config *c;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	/* f0 includes f1 ... f10 includes f11: eleven levels, no loop */
+	for (int i = 0; i <= 11; i++) {
+		snprintf(path, sizeof(path), "f%d.conf", i);
+		snprintf(text, sizeof(text), "@include \"f%d.conf\"\n", i + 1);
+		put_file(dir, path, i < 11 ? text : "# the end\n");
+	}
+	snprintf(path, sizeof(path), "%s/f0.conf", dir);
+	ck_assert_int_eq(load(path, &c), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s/f10.conf:1: @include \"f11.conf\": includes nested more "
+		 "than 10 deep",
+		 dir);
+	expect(0, want);
+	ck_assert_uint_eq(n_reports, 1);
+	/* ten levels is libconfig's limit and fine */
+	snprintf(path, sizeof(path), "%s/f1.conf", dir);
+	ck_assert_int_eq(load(path, &c), 0);
+	gw_config_free(c);
+	for (int i = 0; i <= 11; i++) {
+		snprintf(path, sizeof(path), "%s/f%d.conf", dir, i);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(include_budget)
+{
+	char dir[] = "/tmp/test_config_XXXXXX", path[256], text[512] = "";
+	char want[512];
+	struct gw_config *c;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	/* no loop, but 11 + 11 * 10 reads of a harmless file */
+	put_file(dir, "leaf.conf", "# nothing\n");
+	for (int i = 0; i < 10; i++)
+		strcat(text, "@include \"leaf.conf\"\n");
+	put_file(dir, "mid.conf", text);
+	text[0] = '\0';
+	for (int i = 0; i < 11; i++)
+		strcat(text, "@include \"mid.conf\"\n");
+	put_file(dir, "main.conf", text);
+	snprintf(path, sizeof(path), "%s/main.conf", dir);
+	ck_assert_int_eq(load(path, &c), -EINVAL);
+	ck_assert_uint_eq(n_reports, 1);
+	/* the 101st: the first leaf of the 10th mid.conf (9 x 11 + 1 read) */
+	snprintf(want, sizeof(want),
+		 "%s/mid.conf:1: @include \"leaf.conf\": more than 100 "
+		 "@includes in all",
+		 dir);
+	expect(0, want);
+	/* 100 is allowed: 9 x 11 + 1 */
+	strcpy(text + strlen("@include \"mid.conf\"\n") * 9,
+	       "@include \"leaf.conf\"\n");
+	put_file(dir, "main.conf", text);
+	ck_assert_int_eq(load(path, &c), 0);
+	gw_config_free(c);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/mid.conf", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/leaf.conf", dir);
 	unlink(path);
 	rmdir(dir);
 }
@@ -697,6 +796,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, include_directory);
 	tcase_add_test(tc, include_problems);
 	tcase_add_test(tc, include_loop);
+	tcase_add_test(tc, include_too_deep);
+	tcase_add_test(tc, include_budget);
 	tcase_add_test(tc, unknown_key_and_type);
 	tcase_add_test(tc, bad_devices);
 	tcase_add_test(tc, bad_routes);
