@@ -450,13 +450,17 @@ struct ucoap_deferred {
 	uint8_t token[UCOAP_TOKEN_MAX];
 	/*
 	 * Filled by ucoap_ep_defer() for a block-wise answer (RFC 7959):
-	 * the request's identity (method and options but Block/Size, §2.5)
-	 * and the Block2 option it carried, if any.
+	 * the request's identity (method and options but Block/Size, §2.5),
+	 * the Block2 option it carried, if any, and the Block1 to echo when
+	 * it ended a Block1 transfer (§2.3).
 	 */
 	uint64_t req_id;
 	bool block2;
 	uint8_t block2_szx;
 	uint32_t block2_num;
+	bool block1;
+	uint8_t block1_szx;
+	uint32_t block1_num;
 };
 
 /*

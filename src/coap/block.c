@@ -467,6 +467,9 @@ void ucoap_blk_deferred_init(struct ucoap_ep *ep, struct ucoap_deferred *d)
 	d->block2 = ucoap_msg_get_block(ep->cur.req, UCOAP_OPT_BLOCK2, &b) == 0;
 	d->block2_num = d->block2 ? b.num : 0;
 	d->block2_szx = d->block2 ? b.szx : 0;
+	d->block1 = ep->cur.blk.echo;
+	d->block1_num = d->block1 ? ep->cur.blk.b1.num : 0;
+	d->block1_szx = d->block1 ? ep->cur.blk.b1.szx : 0;
 }
 
 int ucoap_blk_deferred_answer(struct ucoap_ep *ep,
@@ -481,6 +484,15 @@ int ucoap_blk_deferred_answer(struct ucoap_ep *ep,
 	int rc;
 
 	*out = *resp;
+	if (d->block1) {
+		/* §2.3: the answer to the last block echoes its Block1. */
+		struct ucoap_block b1 = {d->block1_num, false, d->block1_szx};
+
+		ucoap_msg_del_opt(out, UCOAP_OPT_BLOCK1);
+		rc = ucoap_msg_add_block(out, UCOAP_OPT_BLOCK1, &b1);
+		if (rc < 0)
+			return rc;
+	}
 	if (!is_representation(resp->code) ||
 	    (!d->block2 && resp->payload_len <= ucoap_block_size(ep->blk.szx)))
 		return 0;

@@ -284,6 +284,85 @@ START_TEST(test_small_body_unchanged)
 }
 END_TEST
 
+/* Block @num of a 150-byte PUT /big, CON, Block1 at SZX. */
+static void put_block(uint16_t mid, uint8_t token, uint32_t num)
+{
+	size_t size = ucoap_block_size(SZX), off = num * size;
+	struct ucoap_block b = {num, off + size < BODY_LEN, SZX};
+	struct ucoap_msg m;
+	uint8_t buf[128];
+	size_t len;
+
+	ucoap_msg_init(&m, UCOAP_TYPE_CON, UCOAP_PUT);
+	m.mid = mid;
+	m.token_len = 1;
+	m.token[0] = token;
+	ck_assert_int_eq(ucoap_msg_set_uri(&m, "big"), 0);
+	ck_assert_int_eq(ucoap_msg_add_block(&m, UCOAP_OPT_BLOCK1, &b), 0);
+	m.payload = body + off;
+	m.payload_len = b.more ? size : BODY_LEN - off;
+	ck_assert_int_eq(ucoap_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	ucoap_ep_input(ep, buf, len, &peer);
+}
+
+/* @m echoes Block1 NUM @num, M=0, SZX (RFC 7959 §2.3). */
+static void assert_block1_echo(const struct ucoap_msg *m, uint32_t num)
+{
+	struct ucoap_block b;
+
+	ck_assert_int_eq(ucoap_msg_get_block(m, UCOAP_OPT_BLOCK1, &b), 0);
+	ck_assert_uint_eq(b.num, num);
+	ck_assert(!b.more);
+	ck_assert_uint_eq(b.szx, SZX);
+}
+
+START_TEST(test_block1_request_deferred_echoes_block1)
+{
+	struct ucoap_msg r, m;
+
+	put_block(0x700, 0xC1, 0);
+	put_block(0x701, 0xC1, 1);
+	ck_assert_uint_eq(P.runs, 0); /* 2.31 twice, from the endpoint */
+	m = last();
+	ck_assert_uint_eq(m.code, UCOAP_CONTINUE);
+	put_block(0x702, 0xC1, 2);
+	ck_assert_uint_eq(P.runs, 1);
+	m = last();
+	ck_assert_uint_eq(m.type, UCOAP_TYPE_ACK);
+	ck_assert_uint_eq(m.code, UCOAP_EMPTY);
+	/* A code-only answer: 2.04 with the last block's Block1. */
+	ucoap_msg_init(&r, UCOAP_TYPE_ACK, UCOAP_CHANGED);
+	ck_assert_int_eq(ucoap_ep_respond_deferred(ep, &P.d[0], &r, NULL, NULL),
+			 0);
+	m = last();
+	ck_assert_uint_eq(m.type, UCOAP_TYPE_CON);
+	ck_assert_uint_eq(m.code, UCOAP_CHANGED);
+	ck_assert_uint_eq(m.token[0], 0xC1);
+	assert_block1_echo(&m, 2);
+	ck_assert_ptr_null(ucoap_msg_find(&m, UCOAP_OPT_BLOCK2));
+
+	/* An answer larger than a block: Block1 echo and Block2 0, M=1. */
+	put_block(0x710, 0xC2, 0);
+	put_block(0x711, 0xC2, 1);
+	put_block(0x712, 0xC2, 2);
+	ck_assert_uint_eq(P.runs, 2);
+	respond(1);
+	m = last();
+	ck_assert_uint_eq(m.type, UCOAP_TYPE_CON);
+	assert_block1_echo(&m, 2);
+	assert_block(&m, 0, true, SZX, true);
+
+	/* A plain request deferred: no Block1 in its answer. */
+	get(&peer, UCOAP_TYPE_CON, 0x720, 0xC3, -1, 0);
+	ucoap_msg_init(&r, UCOAP_TYPE_ACK, UCOAP_CHANGED);
+	ck_assert_int_eq(ucoap_ep_respond_deferred(ep, &P.d[2], &r, NULL, NULL),
+			 0);
+	m = last();
+	ck_assert_uint_eq(m.code, UCOAP_CHANGED);
+	ck_assert_ptr_null(ucoap_msg_find(&m, UCOAP_OPT_BLOCK1));
+}
+END_TEST
+
 /* ---- a ucoap client against it ---- */
 
 struct result {
@@ -358,6 +437,7 @@ static Suite *deferred_block_suite(void)
 	tcase_add_test(tc, test_deferred_block_request_past_end);
 	tcase_add_test(tc, test_no_slot_runs_handler_again);
 	tcase_add_test(tc, test_small_body_unchanged);
+	tcase_add_test(tc, test_block1_request_deferred_echoes_block1);
 	tcase_add_test(tc, test_ucoap_client_gets_whole_body);
 	suite_add_tcase(s, tc);
 	return s;
