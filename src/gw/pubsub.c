@@ -894,9 +894,30 @@ static size_t write_doc(struct ps_wk *wk, size_t n, const struct ucoap_msg *req,
 	return len;
 }
 
+/*
+ * The document's ETag, a hash (FNV-1a) of its bytes: a client reading it
+ * block by block learns from a changed ETag that a reload changed it
+ * between two blocks (RFC 7959 §2.4), and can tell a changed document
+ * from the one it has (RFC 7252 §5.10.6).
+ */
+static void doc_etag(const char *doc, size_t len, uint8_t tag[4])
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (uint8_t)doc[i];
+		h *= 16777619u;
+	}
+	tag[0] = (uint8_t)(h >> 24);
+	tag[1] = (uint8_t)(h >> 16);
+	tag[2] = (uint8_t)(h >> 8);
+	tag[3] = (uint8_t)h;
+}
+
 static void do_wellknown(struct gw_pubsub *ps, struct ucoap_ep *ep,
 			 const struct ucoap_msg *req, int dev)
 {
+	uint8_t etag[4];
 	const struct gw_config *cfg = ps->b->cfg;
 	struct ps_links ls = {.wk = &ps->wk};
 	size_t len;
@@ -928,6 +949,8 @@ static void do_wellknown(struct gw_pubsub *ps, struct ucoap_ep *ep,
 			ls.left_out, ps->wk.doc_cap);
 	}
 	ucoap_msg_init(&resp, 0, UCOAP_CONTENT);
+	doc_etag(ps->wk.doc, len, etag);
+	ucoap_msg_add_opt(&resp, UCOAP_OPT_ETAG, etag, sizeof(etag));
 	ucoap_msg_add_uint(&resp, UCOAP_OPT_CONTENT_FORMAT,
 			   UCOAP_CF_LINK_FORMAT);
 	resp.payload = len ? (const uint8_t *)ps->wk.doc : NULL;

@@ -8,7 +8,8 @@
 # answers 2.05 with the links that fit, each one whole, and says once
 # in the log what it left out. A topic with bytes a URI path cannot hold
 # (space, '?', '%', '>') is listed percent-encoded (RFC 3986 §2.1). A
-# reload sizes the document anew.
+# reload sizes the document anew. Each document has an ETag, the same in
+# every block and changed when a reload changes the document.
 . "$(dirname "$0")/lib.sh"
 
 start_broker
@@ -52,8 +53,19 @@ hrefs() {
 first=$(gw_req -p .well-known/core)
 # Block2 14: block 0, M=1, 1024 bytes (RFC 7959 §2.2).
 check_match "dev1: the first block is a 2.05 with more to come" \
-	'^ACK 2\.05 Content-Format=40 Block2=14 Size2=[0-9]+ pl=</ps>;rt="core\.ps",' "$first"
+	'^ACK 2\.05 ETag=[^ ]+ Content-Format=40 Block2=14 Size2=[0-9]+ pl=</ps>;rt="core\.ps",' "$first"
 size2=$(sed -n 's/.* Size2=\([0-9]*\) .*/\1/p' <<<"$first")
+# etag LINE: the ETag of a rawcoap answer line.
+etag() {
+	sed -n 's/.* ETag=\([^ ]*\) .*/\1/p' <<<"$1"
+}
+etag1=$(etag "$first")
+check_match "dev1: the document has a 4-byte ETag" '^(0x[0-9a-f]{8}|.{4})$' "$etag1"
+second=$(gw_req -p .well-known/core -O 23,1e)
+check_match "dev1: block 1 is the next 1024 bytes" ' Block2=30 ' "$second"
+check_eq "dev1: block 1 carries the same ETag (RFC 7959 §2.4)" "$etag1" "$(etag "$second")"
+check_eq "dev1: the same document again, the same ETag" "$etag1" \
+	"$(etag "$(gw_req -p .well-known/core)")"
 doc=$(coap-client-notls -B 5 "$(coap_uri .well-known/core)" 2>&1)
 check_eq "dev1: the whole document is Size2 bytes" "$size2" "${#doc}"
 expected="/ps
@@ -92,8 +104,10 @@ check_eq "dev3: what was left out is logged once" "1" \
 
 # ---- an unknown device: /ps and the routes ----
 out=$(gw_req -s 127.0.0.2 -p .well-known/core)
-check_eq "an unknown device: /ps and the literal route, in one block" \
-	'ACK 2.05 Content-Format=40 pl=</ps>;rt="core.ps",</up/temp>' "$out"
+check_match "an unknown device: /ps and the literal route, in one block" \
+	'^ACK 2\.05 ETag=[^ ]+ Content-Format=40 pl=</ps>;rt="core\.ps",</up/temp>$' "$out"
+check_true "an unknown device: its document has its own ETag" \
+	test "$(etag "$out")" != "$etag1"
 
 # ---- a reload sizes the document for the new config ----
 # dev1 gets 350 short topics (about 14 KiB of links): more links than the
@@ -106,5 +120,8 @@ check_eq "after SIGHUP: dev1's 350 topics are all listed" "350" \
 	"$(hrefs <<<"$doc" | grep -c '^/ps/s-[0-9]*/state$')"
 check_eq "after SIGHUP: nothing left out for dev1" "0" \
 	"$(grep -c 'well-known/core for dev1' "$GW_LOG")"
+etag2=$(etag "$(gw_req -p .well-known/core)")
+check_true "after SIGHUP: dev1's changed document has a new ETag ($etag1, $etag2)" \
+	test -n "$etag2" -a "$etag2" != "$etag1"
 
 finish
