@@ -99,27 +99,41 @@ static struct ucoap_msg last(void)
 	return fn_last_msg(net);
 }
 
+/* @m: a @type @code /big with a one-byte @token. */
+static void req_init(struct ucoap_msg *m, uint8_t type, uint8_t code,
+		     uint16_t mid, uint8_t token)
+{
+	ucoap_msg_init(m, type, code);
+	m->mid = mid;
+	m->token_len = 1;
+	m->token[0] = token;
+	ck_assert_int_eq(ucoap_msg_set_uri(m, "big"), 0);
+}
+
+/* Hand @m to the server as a datagram from @from. */
+static void req_send(const struct ucoap_msg *m, const struct ucoap_addr *from)
+{
+	uint8_t buf[128];
+	size_t len;
+
+	ck_assert_int_eq(ucoap_msg_encode(m, buf, sizeof(buf), &len), 0);
+	ucoap_ep_input(ep, buf, len, from);
+}
+
 /* A GET /big from @from; @num < 0: without Block2, else Block2 @num/@szx. */
 static void get(const struct ucoap_addr *from, uint8_t type, uint16_t mid,
 		uint8_t token, long num, uint8_t szx)
 {
 	struct ucoap_msg m;
-	uint8_t buf[128];
-	size_t len;
 
-	ucoap_msg_init(&m, type, UCOAP_GET);
-	m.mid = mid;
-	m.token_len = 1;
-	m.token[0] = token;
-	ck_assert_int_eq(ucoap_msg_set_uri(&m, "big"), 0);
+	req_init(&m, type, UCOAP_GET, mid, token);
 	if (num >= 0) {
 		struct ucoap_block b = {(uint32_t)num, false, szx};
 
 		ck_assert_int_eq(ucoap_msg_add_block(&m, UCOAP_OPT_BLOCK2, &b),
 				 0);
 	}
-	ck_assert_int_eq(ucoap_msg_encode(&m, buf, sizeof(buf), &len), 0);
-	ucoap_ep_input(ep, buf, len, from);
+	req_send(&m, from);
 }
 
 /*
@@ -290,19 +304,12 @@ static void put_block(uint16_t mid, uint8_t token, uint32_t num)
 	size_t size = ucoap_block_size(SZX), off = num * size;
 	struct ucoap_block b = {num, off + size < BODY_LEN, SZX};
 	struct ucoap_msg m;
-	uint8_t buf[128];
-	size_t len;
 
-	ucoap_msg_init(&m, UCOAP_TYPE_CON, UCOAP_PUT);
-	m.mid = mid;
-	m.token_len = 1;
-	m.token[0] = token;
-	ck_assert_int_eq(ucoap_msg_set_uri(&m, "big"), 0);
+	req_init(&m, UCOAP_TYPE_CON, UCOAP_PUT, mid, token);
 	ck_assert_int_eq(ucoap_msg_add_block(&m, UCOAP_OPT_BLOCK1, &b), 0);
 	m.payload = body + off;
 	m.payload_len = b.more ? size : BODY_LEN - off;
-	ck_assert_int_eq(ucoap_msg_encode(&m, buf, sizeof(buf), &len), 0);
-	ucoap_ep_input(ep, buf, len, &peer);
+	req_send(&m, &peer);
 }
 
 /* @m echoes Block1 NUM @num, M=0, SZX (RFC 7959 §2.3). */
