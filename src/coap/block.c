@@ -22,6 +22,8 @@ struct ucoap_blk_srv {
 	int cf;
 	uint8_t etag_len;
 	uint8_t etag[8];
+	bool has_max_age;
+	uint64_t stale_at; /* when the Max-Age it had runs out */
 };
 
 struct ucoap_blk_cli {
@@ -206,6 +208,14 @@ static void serve_stored(struct ucoap_ep *ep, struct ucoap_blk_srv *s)
 	if (s->cf != UCOAP_CF_NONE)
 		ucoap_msg_add_uint(&r, UCOAP_OPT_CONTENT_FORMAT,
 				   (uint32_t)s->cf);
+	if (s->has_max_age) {
+		/* §5.10.5: what is left of the freshness it was sent with */
+		uint64_t left = s->stale_at > ep->cur.now
+				    ? (s->stale_at - ep->cur.now + 999) / 1000
+				    : 0;
+
+		ucoap_msg_add_uint(&r, UCOAP_OPT_MAX_AGE, (uint32_t)left);
+	}
 	r.payload = s->len ? s->buf : NULL;
 	r.payload_len = s->len;
 	s->expires = ep->cur.now + ep->exchange_lifetime;
@@ -343,6 +353,7 @@ static void keep_answer(struct ucoap_ep *ep, struct ucoap_blk_srv *s,
 			const struct ucoap_msg *resp, uint64_t now)
 {
 	const struct ucoap_opt *etag = ucoap_msg_find(resp, UCOAP_OPT_ETAG);
+	uint32_t max_age = 0;
 
 	if (!s || resp->payload_len > ep->blk.body_max)
 		return;
@@ -355,6 +366,9 @@ static void keep_answer(struct ucoap_ep *ep, struct ucoap_blk_srv *s,
 	s->etag_len = etag && etag->len <= sizeof(s->etag) ? etag->len : 0;
 	if (s->etag_len)
 		memcpy(s->etag, ucoap_opt_value(etag), s->etag_len);
+	s->has_max_age =
+	    ucoap_msg_get_uint(resp, UCOAP_OPT_MAX_AGE, &max_age) == 0;
+	s->stale_at = now + (uint64_t)max_age * 1000;
 	s->expires = now + ep->exchange_lifetime;
 }
 

@@ -298,6 +298,44 @@ START_TEST(test_small_body_unchanged)
 }
 END_TEST
 
+START_TEST(test_stored_blocks_keep_what_is_left_of_max_age)
+{
+	struct ucoap_msg r, m;
+	uint8_t etag = 0xB7;
+	uint32_t age;
+
+	get(&peer, UCOAP_TYPE_CON, 0x680, 0xE1, -1, 0);
+	ucoap_msg_init(&r, UCOAP_TYPE_ACK, UCOAP_CONTENT);
+	ck_assert_int_eq(ucoap_msg_add_opt(&r, UCOAP_OPT_ETAG, &etag, 1), 0);
+	ck_assert_int_eq(ucoap_msg_add_uint(&r, UCOAP_OPT_CONTENT_FORMAT, 0),
+			 0);
+	ck_assert_int_eq(ucoap_msg_add_uint(&r, UCOAP_OPT_MAX_AGE, 30), 0);
+	r.payload = body;
+	r.payload_len = BODY_LEN;
+	ck_assert_int_eq(ucoap_ep_respond_deferred(ep, &P.d[0], &r, NULL, NULL),
+			 0);
+	m = last();
+	assert_block(&m, 0, true, SZX, true);
+	ck_assert_int_eq(ucoap_msg_get_uint(&m, UCOAP_OPT_MAX_AGE, &age), 0);
+	ck_assert_uint_eq(age, 30);
+	/* 10.5 s later, from the kept body: 19.5 s left, rounded up */
+	net->now += 10500;
+	get(&peer, UCOAP_TYPE_CON, 0x681, 0xE2, 1, SZX);
+	m = last();
+	assert_block(&m, 1, true, SZX, false);
+	ck_assert_int_eq(ucoap_msg_get_uint(&m, UCOAP_OPT_MAX_AGE, &age), 0);
+	ck_assert_uint_eq(age, 20);
+	/* past it: Max-Age 0, not the 60 s its absence would mean */
+	net->now += 30000;
+	get(&peer, UCOAP_TYPE_CON, 0x682, 0xE3, 2, SZX);
+	m = last();
+	assert_block(&m, 2, false, SZX, false);
+	ck_assert_int_eq(ucoap_msg_get_uint(&m, UCOAP_OPT_MAX_AGE, &age), 0);
+	ck_assert_uint_eq(age, 0);
+	ck_assert_uint_eq(P.runs, 1);
+}
+END_TEST
+
 /* Block @num of a 150-byte PUT /big, CON, Block1 at SZX. */
 static void put_block(uint16_t mid, uint8_t token, uint32_t num)
 {
@@ -444,6 +482,7 @@ static Suite *deferred_block_suite(void)
 	tcase_add_test(tc, test_deferred_block_request_past_end);
 	tcase_add_test(tc, test_no_slot_runs_handler_again);
 	tcase_add_test(tc, test_small_body_unchanged);
+	tcase_add_test(tc, test_stored_blocks_keep_what_is_left_of_max_age);
 	tcase_add_test(tc, test_block1_request_deferred_echoes_block1);
 	tcase_add_test(tc, test_ucoap_client_gets_whole_body);
 	suite_add_tcase(s, tc);
