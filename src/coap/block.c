@@ -849,10 +849,11 @@ bool ucoap_blk_client_takeover(struct ucoap_ep *ep, struct ucoap_exchange *x,
 
 	/*
 	 * Only a plain request's first block: our own transfers go through
-	 * cli_on_response, and a notification's blocks (RFC 7959 §3.4) are
-	 * the observation's business.
+	 * cli_on_response, and a notification's blocks (RFC 7959 §3.4), or
+	 * any answer to an observation's request, are the observation's
+	 * business (it fetches without Observe, on a token of its own).
 	 */
-	if (x->cb == cli_on_response || x->ack_completes ||
+	if (x->cb == cli_on_response || x->ack_completes || x->own_blocks ||
 	    ucoap_msg_find(m, UCOAP_OPT_OBSERVE) ||
 	    ucoap_msg_get_block(m, UCOAP_OPT_BLOCK2, &b) < 0 || !b.more ||
 	    b.num != 0 || x->len > ep->cfg.max_message_size)

@@ -225,6 +225,7 @@ int ucoap_ep_start_exchange(struct ucoap_ep *ep, const struct ucoap_addr *to,
 	x->user = o->user;
 	x->default_cb = o->default_cb;
 	x->ack_completes = o->ack_completes;
+	x->own_blocks = o->own_blocks;
 	rc = ucoap_ep_send_raw(ep, ucoap_extable_buf(&ep->ex, x), len, to);
 	if (rc < 0)
 		goto fail;

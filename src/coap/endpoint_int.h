@@ -90,6 +90,12 @@ struct req_opts {
 	bool default_cb;    /* NULL @cb: the endpoint's response callback */
 	bool ack_completes; /* ping, separate response */
 	bool fill_token;    /* an empty token gets a random one */
+	/*
+	 * A first block (Block2 NUM 0, M=1) reaches @cb as it is: the caller
+	 * fetches the rest itself (observe.c, RFC 7959 §2.6), so block.c
+	 * must not take the exchange over.
+	 */
+	bool own_blocks;
 };
 
 /* The env hooks: the clock (ms) and randomness (0 or UCOAP_ERR_IO). */

@@ -45,6 +45,7 @@ struct ucoap_exchange {
 	uint8_t type;         /* CON or NON: what we sent */
 	bool ack_completes;   /* ping, separate response: the ACK is the end */
 	bool default_cb;      /* deliver to the endpoint's response callback */
+	bool own_blocks;      /* req_opts.own_blocks: no block.c takeover */
 	uint32_t retransmits; /* done so far */
 	uint32_t rto_ms;      /* current retransmission timeout */
 	uint64_t retx_at;     /* WAIT_ACK: next retransmission or give-up */

@@ -472,7 +472,11 @@ static int fresh_token(struct ucoap_ep *ep, const struct ucoap_addr_key *key,
 	return 0;
 }
 
-/* The rest of @c's newest notification arrived (or not): block.c's call. */
+/*
+ * The rest of @c's newest notification (or final answer) arrived (or
+ * not): block.c's call. end() and drop_fetch() abort the transfer first,
+ * so this never runs for an observation that is over.
+ */
 static void on_fetched(struct ucoap_ep *ep, int status,
 		       const struct ucoap_msg *m, const struct ucoap_addr *from,
 		       void *user)
@@ -483,30 +487,36 @@ static void on_fetched(struct ucoap_ep *ep, int status,
 	/*
 	 * Its representation changed on the way: the server notifies the
 	 * new one (§4.2), so this one is dropped, as a lost NON would be.
+	 * A final answer has no successor: it fails as a plain request's
+	 * transfer does (block.c).
 	 */
-	if (status == UCOAP_ERR_AGAIN)
+	if (status == UCOAP_ERR_AGAIN && !c->fetch_final)
 		return;
+	if (status == UCOAP_ERR_AGAIN)
+		status = UCOAP_ERR_INVAL;
 	/*
 	 * The whole notification, with its first block's Observe; anything
-	 * else (an error answer to a block request, a timeout, a body above
-	 * max_body_size) ends the observation as a failed registration does.
+	 * else (the whole final answer, an error answer to a block request,
+	 * a timeout, a body above max_body_size) ends the observation as a
+	 * failed registration does.
 	 */
-	if (status == 0 && UCOAP_CODE_CLASS(m->code) == 2)
+	if (status == 0 && UCOAP_CODE_CLASS(m->code) == 2 && !c->fetch_final)
 		c->cb(ep, 0, m, from, c->user);
 	else
 		end(ep, c, status, m, from);
 }
 
 /*
- * RFC 7959 §2.6: @m is the first block of a larger notification: fetch
- * the rest with plain GETs (no Observe) on a token of their own -- a GET
- * without Observe on the observation's token would end the registration
- * (§3.6) -- and call back once it is whole. Returns true when the callback
- * is left to on_fetched(); false to deliver @m as it is (no slot or
- * exchange free for the transfer: the caller sees its Block2 option).
+ * RFC 7959 §2.6: @m is the first block of a larger notification (@final:
+ * of the answer without Observe that ends @c): fetch the rest with plain
+ * GETs (no Observe) on a token of their own -- a GET without Observe on
+ * the observation's token would end the registration (§3.6) -- and call
+ * back once it is whole. Returns true when the callback is left to
+ * on_fetched(); false to deliver @m as it is (no slot or exchange free
+ * for the transfer: the caller sees its Block2 option).
  */
 static bool fetch_rest(struct ucoap_ep *ep, struct ucoap_observation *c,
-		       const struct ucoap_msg *m)
+		       const struct ucoap_msg *m, bool final)
 {
 	struct ucoap_block b;
 	uint8_t token[4];
@@ -515,6 +525,7 @@ static bool fetch_rest(struct ucoap_ep *ep, struct ucoap_observation *c,
 	if (ucoap_msg_get_block(m, UCOAP_OPT_BLOCK2, &b) < 0 || !b.more ||
 	    b.num != 0)
 		return false;
+	c->fetch_final = final;
 	rc = fresh_token(ep, &c->akey, token);
 	if (rc == 0)
 		rc = ucoap_blk_client_follow(ep, &c->peer, cli_buf(&ep->obs, c),
@@ -535,12 +546,22 @@ static void on_response(struct ucoap_ep *ep, struct ucoap_observation *c,
 {
 	uint32_t v, max_age;
 
+	/* Its final answer is being fetched: the observation is over. */
+	if (c->fetch && c->fetch_final)
+		return;
 	/*
 	 * §3.2: a response without Observe, or not 2.xx, ends it (the
-	 * server declined, or the resource went away).
+	 * server declined, or the resource went away) -- once whole: a
+	 * 2.xx body larger than a block is fetched first, as a
+	 * notification's is (no Observe, a token of its own; the generic
+	 * takeover of block.c would re-send our Observe 0 on our token).
 	 */
 	if (ucoap_msg_get_uint(m, UCOAP_OPT_OBSERVE, &v) < 0 ||
 	    UCOAP_CODE_CLASS(m->code) != 2) {
+		drop_fetch(ep, c);
+		if (UCOAP_CODE_CLASS(m->code) == 2 &&
+		    fetch_rest(ep, c, m, true))
+			return;
 		end(ep, c, 0, m, from);
 		return;
 	}
@@ -560,7 +581,7 @@ static void on_response(struct ucoap_ep *ep, struct ucoap_observation *c,
 	c->rereg_at = now + (uint64_t)max_age * 1000 + REREG_MARGIN_MS;
 	/* §3.4: the freshest wins, also over a body still being fetched. */
 	drop_fetch(ep, c);
-	if (fetch_rest(ep, c, m))
+	if (fetch_rest(ep, c, m, false))
 		return;
 	/* Last: the callback may cancel @c. */
 	c->cb(ep, 0, m, from, c->user);
@@ -591,7 +612,8 @@ static int send_request(struct ucoap_ep *ep, struct ucoap_observation *c,
 			uint32_t observe, bool track)
 {
 	struct req_opts o = {.cb = track ? on_exchange_done : NULL,
-			     .user = track ? c : NULL};
+			     .user = track ? c : NULL,
+			     .own_blocks = true};
 	struct ucoap_msg req;
 	uint16_t mid;
 	int rc;
@@ -656,6 +678,7 @@ int ucoap_ep_observe(struct ucoap_ep *ep, const struct ucoap_addr *to,
 	c->has_seq = false;
 	c->exch_open = false;
 	c->fetch = NULL;
+	c->fetch_final = false;
 	rc = send_request(ep, c, 0, true);
 	if (rc < 0)
 		return rc;
@@ -692,7 +715,7 @@ void ucoap_obs_tick(struct ucoap_ep *ep, uint64_t now)
 		int rc;
 
 		if (!c->used || c->exch_open || !c->has_seq ||
-		    c->rereg_at > now)
+		    c->rereg_at > now || (c->fetch && c->fetch_final))
 			continue;
 		/* §3.3.1: no news for Max-Age: ask again, same token. */
 		rc = send_request(ep, c, 0, true);
@@ -711,7 +734,7 @@ uint64_t ucoap_obs_next_due(const struct ucoap_ep *ep)
 		const struct ucoap_observation *c = &ep->obs.cli[i];
 
 		if (c->used && !c->exch_open && c->has_seq &&
-		    c->rereg_at < next)
+		    !(c->fetch && c->fetch_final) && c->rereg_at < next)
 			next = c->rereg_at;
 	}
 	return next;

@@ -64,6 +64,8 @@ struct ucoap_observation {
 	size_t req_len; /* the request (Observe 0), in its buffer */
 	/* RFC 7959 §2.6: the rest of the newest notification, being fetched */
 	struct ucoap_blk_cli *fetch;
+	/* ...or of the final answer (no Observe): the observation then ends */
+	bool fetch_final;
 };
 
 struct ucoap_obs {

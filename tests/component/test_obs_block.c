@@ -410,6 +410,69 @@ END_TEST
 
 static struct seen S2;
 
+/*
+ * The server declines (RFC 7641 §4.1: no Observe) with a body larger than
+ * a block. The rest is fetched like a notification's: GETs without
+ * Observe on a token of their own (endpoint.h; §3.6), the callback once
+ * with the whole answer, and the observation is over.
+ */
+START_TEST(test_declined_large_answer_fetched_then_ends)
+{
+	uint32_t tok = observe_start();
+	struct ucoap_msg r = last();
+
+	block(UCOAP_TYPE_ACK, UCOAP_CONTENT, r.mid, tok, -1, 1, 0xE1, 0);
+	ck_assert_uint_eq(S.calls, 0);
+	expect_block_request(1, tok);
+	answer_block(1, 0xE1, 1);
+	expect_block_request(2, tok);
+	answer_block(1, 0xE1, 2);
+	ck_assert_uint_eq(S.calls, 1);
+	assert_whole(1, -1, 0xE1);
+	ck_assert_int_eq(ucoap_ep_observe_cancel(ep, S.handle),
+			 UCOAP_ERR_NOENT);
+	/* Nothing re-registers an observation that is over. */
+	fn_run(net, &ep, 1, net->now + 600000);
+	ck_assert_uint_eq(S.calls, 1);
+}
+END_TEST
+
+/*
+ * Cancelled while that answer's blocks are fetched: endpoint.h promises
+ * the callback never runs after the CANCELLED call, and the late blocks
+ * must not end a new observation that took the freed slot.
+ */
+START_TEST(test_cancel_while_declined_answer_fetched)
+{
+	uint32_t tok = observe_start(), h2;
+	struct ucoap_msg r = last(), req, fetch;
+
+	block(UCOAP_TYPE_ACK, UCOAP_CONTENT, r.mid, tok, -1, 1, 0xE1, 0);
+	fetch = expect_block_request(1, tok);
+	ck_assert_int_eq(ucoap_ep_observe_cancel(ep, S.handle), 0);
+	ck_assert_uint_eq(S.calls, 1);
+	ck_assert_uint_eq(S.cancelled, 1);
+	/* A new observation (the same slot: the only one free). */
+	memset(&S2, 0, sizeof(S2));
+	ucoap_msg_init(&req, UCOAP_TYPE_CON, UCOAP_GET);
+	ck_assert_int_eq(ucoap_msg_set_uri(&req, "obs"), 0);
+	ck_assert_int_eq(ucoap_ep_observe(ep, &srv, &req, on_note, &S2, &h2),
+			 0);
+	/* The old fetch's last blocks arrive late: they reach nobody. */
+	block(UCOAP_TYPE_ACK, UCOAP_CONTENT, fetch.mid, token_of(&fetch), -1, 1,
+	      0xE1, 1);
+	/* Had the stale transfer asked for its next block, answer it too. */
+	r = last();
+	if (r.code == UCOAP_GET && ucoap_msg_find(&r, UCOAP_OPT_BLOCK2))
+		block(UCOAP_TYPE_ACK, UCOAP_CONTENT, r.mid, token_of(&r), -1, 1,
+		      0xE1, 2);
+	ck_assert_uint_eq(S.calls, 1);
+	ck_assert_uint_eq(S2.calls, 0);
+	ck_assert_int_eq(ucoap_ep_observe_cancel(ep, h2), 0);
+	ck_assert_uint_eq(S2.cancelled, 1);
+}
+END_TEST
+
 START_TEST(test_no_slot_first_block_as_is)
 {
 	struct ucoap_msg req, r;
@@ -517,6 +580,8 @@ static Suite *obs_block_suite(void)
 	tcase_add_test(tc, test_timeout_ends_observation);
 	tcase_add_test(tc, test_cancel_during_fetch);
 	tcase_add_test(tc, test_no_slot_first_block_as_is);
+	tcase_add_test(tc, test_declined_large_answer_fetched_then_ends);
+	tcase_add_test(tc, test_cancel_while_declined_answer_fetched);
 	tcase_add_test(tc, test_end_to_end_with_ucoap_server);
 	suite_add_tcase(s, tc);
 	return s;
