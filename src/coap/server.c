@@ -2,8 +2,8 @@
  * The endpoint's server role (RFC 7252 §5): routing a request to its
  * handler, the handler's answer (piggybacked, §5.2.1; deferred into a
  * separate response, §5.2.2; NON for NON, §5.2.3), the answers the endpoint
- * makes itself (4.04, 4.05, 4.02, 4.13, 5.03, 5.00), and remembering each
- * answer for duplicates (§4.5).
+ * makes itself (4.04, 4.05, 4.02, 4.13, 5.03, 5.05, 5.00), and remembering
+ * each answer for duplicates (§4.5).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +276,14 @@ void ucoap_ep_on_request(struct ucoap_ep *ep, const struct ucoap_msg *m,
 	} else if (ucoap_msg_bad_critical(m)) {
 		/* §5.4.1 */
 		respond_code(ep, UCOAP_BAD_OPTION, 0, 0);
+	} else if (ucoap_msg_find(m, UCOAP_OPT_PROXY_URI) ||
+		   ucoap_msg_find(m, UCOAP_OPT_PROXY_SCHEME)) {
+		/*
+		 * §5.7.2, §5.10.2: the request is for a forward-proxy, which
+		 * this endpoint never is; its Uri-* options (or their absence)
+		 * name no resource of ours, so no handler may see it.
+		 */
+		respond_code(ep, UCOAP_PROXYING_NOT_SUPPORTED, 0, 0);
 	} else {
 		/* RFC 7641 §3.6: a GET may end a registration first. */
 		ucoap_obs_on_request(ep);
