@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "loop.h"
@@ -900,8 +901,18 @@ int gw_mqtt_shutdown(struct gw_mqtt *m, bool publish_offline, int timeout_ms)
 		gw_warn("mqtt: stopping with %zu message(s) not delivered",
 			gw_mqtt_pending(m));
 	m->stopping = true;
-	if (m->st == ST_CONNECTED &&
-	    mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS) {
+	if (m->st == ST_CONNECTED && rc && publish_offline &&
+	    mosquitto_socket(m->mosq) >= 0) {
+		/*
+		 * 'offline' may still be queued behind what the broker has
+		 * not acknowledged, and a DISCONNECT would make the broker
+		 * discard the Last Will: the state would stay 'online'.
+		 * Ending the connection without one makes it publish the
+		 * Will ('offline') instead.
+		 */
+		shutdown(mosquitto_socket(m->mosq), SHUT_RDWR);
+	} else if (m->st == ST_CONNECTED &&
+		   mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS) {
 		/* DISCONNECT is written by loop_write; libmosquitto closes
 		 * the socket once it is out. */
 		while (mosquitto_socket(m->mosq) >= 0 &&

@@ -3,6 +3,7 @@
 # socket), with invalid ones (FILE:LINE: message logged, old config still in
 # force, daemon alive even for an @include of a directory), SIGTERM and
 # SIGINT (offline published and retained, exit 0), SIGKILL (Last Will:
+# offline), SIGTERM while the broker's answers are held back (Last Will:
 # offline). Uses the default base topic "coapbridge".
 . "$(dirname "$0")/lib.sh"
 
@@ -19,7 +20,7 @@ write_config() {
 	cat >"$CONF" <<EOF
 gateway = { id = "itest"; default_routes = false; };
 coap = { listen = [ "127.0.0.1:$COAP_PORT" ]; };
-mqtt = { host = "127.0.0.1"; port = $MQTT_PORT; };
+mqtt = { host = "127.0.0.1"; port = $MQTT_PORT; qos = 1; };
 devices = ( { name = "dev1"; address = "127.0.0.1"; } );
 routes = { uplink = ( { path = "old/+"; topic = "old/{1}"; }$extra ); };
 EOF
@@ -110,5 +111,28 @@ is_offline() {
 	[ "$(mqtt_retained "$B/bridge/state")" = "offline" ]
 }
 check_true "SIGKILL: Last Will offline, retained" wait_until 10 is_offline
+
+# SIGTERM while the broker's answers are held back (by a relay between
+# the two): the flush deadline passes with 'offline' still queued behind
+# unacknowledged QoS 1 readings. The gateway must not end with a
+# DISCONNECT, which makes the broker discard the Last Will and leaves the
+# state 'online'; ending the connection without one makes the broker
+# publish the Will, 'offline'.
+RELAY_PORT=$(free_port)
+"$TOOLS_DIR/tcprelay" "$RELAY_PORT" "$MQTT_PORT" >"$WORK/relay.out" 2>&1 &
+RELAY_PID=$!
+track "$RELAY_PID"
+wait_until 5 grep -q ready "$WORK/relay.out" || die "tcprelay did not start"
+sed "s/port = $MQTT_PORT;/port = $RELAY_PORT;/" "$CONF" >"$WORK/relay.conf"
+start_gateway "$WORK/relay.conf"
+kill -USR1 "$RELAY_PID"
+for i in $(seq 30); do
+	gw_req -m POST -p old/held -e "$i" >/dev/null
+done
+stop_gateway TERM
+check_eq "SIGTERM, answers held back: exit status 0" "0" "$GW_STATUS"
+check_true "SIGTERM, answers held back: the deadline passed with messages undelivered" \
+	grep -q 'could not be delivered in time' "$GW_LOG"
+check_true "SIGTERM, answers held back: Last Will offline, retained" wait_until 10 is_offline
 
 finish
