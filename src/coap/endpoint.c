@@ -385,6 +385,13 @@ static void on_response(struct ucoap_ep *ep, const struct ucoap_msg *m,
 	/* §5.2.2: acknowledge a CON separate response with an empty ACK. */
 	if (con)
 		ucoap_ep_send_empty(ep, UCOAP_TYPE_ACK, m->mid, from);
+	/*
+	 * RFC 7641 §3.4: a delayed notification is no answer to the
+	 * re-registration open on its token: dropped, the exchange left
+	 * waiting for the real one.
+	 */
+	if (x && ucoap_obs_stale_answer(x, m, now))
+		return;
 	if (x)
 		complete(ep, x, 0, m, from);
 	else

@@ -568,7 +568,8 @@ static void on_response(struct ucoap_ep *ep, struct ucoap_observation *c,
 	/*
 	 * A stale notification is dropped; the answer to our latest
 	 * (re-)registration is news whatever its number (the server may
-	 * have restarted its count).
+	 * have restarted its count) when piggybacked: a separate one that
+	 * is stale never gets here (ucoap_obs_stale_answer()).
 	 */
 	if (!reply && c->has_seq && !fresh(c, v, now))
 		return;
@@ -598,6 +599,24 @@ static void on_exchange_done(struct ucoap_ep *ep, int status,
 		end(ep, c, status, NULL, NULL);
 	else
 		on_response(ep, c, m, from, ucoap_ep_now(ep), true);
+}
+
+bool ucoap_obs_stale_answer(const struct ucoap_exchange *x,
+			    const struct ucoap_msg *m, uint64_t now)
+{
+	const struct ucoap_observation *c = x->user;
+	uint32_t v;
+
+	/*
+	 * A re-registration shares the observation's token, so a delayed
+	 * notification matches its exchange as well. Only the piggybacked
+	 * answer (our message id) or a fresh one can be the real answer; a
+	 * stale one is dropped as any stale notification is.
+	 */
+	return x->cb == on_exchange_done && c->has_seq &&
+	       UCOAP_CODE_CLASS(m->code) == 2 &&
+	       ucoap_msg_get_uint(m, UCOAP_OPT_OBSERVE, &v) == 0 &&
+	       !fresh(c, v, now);
 }
 
 void ucoap_obs_on_notification(struct ucoap_ep *ep, struct ucoap_observation *c,

@@ -112,6 +112,13 @@ struct ucoap_observation *ucoap_obs_find(struct ucoap_ep *ep,
 void ucoap_obs_on_notification(struct ucoap_ep *ep, struct ucoap_observation *c,
 			       const struct ucoap_msg *m,
 			       const struct ucoap_addr *from, uint64_t now);
+/*
+ * @m, a CON or NON response (not piggybacked), matched the exchange @x by
+ * token: is it a stale notification (§3.4) of the observation @x
+ * re-registers, to be dropped rather than taken for @x's answer?
+ */
+bool ucoap_obs_stale_answer(const struct ucoap_exchange *x,
+			    const struct ucoap_msg *m, uint64_t now);
 /* Re-registrations due at @now; the earliest one pending (or UINT64_MAX). */
 void ucoap_obs_tick(struct ucoap_ep *ep, uint64_t now);
 uint64_t ucoap_obs_next_due(const struct ucoap_ep *ep);

@@ -592,6 +592,51 @@ START_TEST(test_client_reregisters_after_max_age)
 }
 END_TEST
 
+/*
+ * §3.4: a delayed notification that arrives while the re-registration
+ * (same token) is open is not its answer: a stale one is dropped (a CON
+ * still ACKed) and the numbers never go backwards; the real answer, and
+ * a fresh notification, still complete the re-registration.
+ */
+START_TEST(test_client_stale_during_reregistration)
+{
+	uint32_t tok = observe_start(UCOAP_TYPE_CON);
+	struct ucoap_msg rereg;
+
+	answer(100, 1, "v100");
+	ck_assert_uint_eq(S.n, 1);
+	net->now += 3500; /* Max-Age 1 s and the margin */
+	ucoap_ep_tick(ep);
+	rereg = last();
+	ck_assert_int_eq(observe_of(&rereg), 0);
+	ck_assert_uint_eq(token_of(&rereg), tok);
+	note(UCOAP_TYPE_NON, 0x900, tok, 98, "v98");
+	ck_assert_uint_eq(S.n, 1);
+	note(UCOAP_TYPE_CON, 0x901, tok, 99, "v99");
+	ck_assert_uint_eq(fn_last(net)->data[0], 0x60); /* ACKed */
+	ck_assert_uint_eq(S.n, 1);
+	/* Still stale: 99 never became the reference. */
+	note(UCOAP_TYPE_NON, 0x902, tok, 99, "v99");
+	ck_assert_uint_eq(S.n, 1);
+	/* The re-registration's answer is still awaited and delivered. */
+	inject(ep, &srv, UCOAP_TYPE_ACK, UCOAP_CONTENT, rereg.mid, tok, 101, -1,
+	       "v101");
+	ck_assert_uint_eq(S.n, 2);
+	ck_assert_str_eq(S.payloads[1], "v101");
+	ck_assert_uint_eq(S.finals + S.errors, 0);
+	/* Another re-registration: a fresh separate notification answers. */
+	net->now += 62500;
+	ucoap_ep_tick(ep);
+	rereg = last();
+	ck_assert_int_eq(observe_of(&rereg), 0);
+	note(UCOAP_TYPE_NON, 0x903, tok, 102, "v102");
+	ck_assert_uint_eq(S.n, 3);
+	ck_assert_str_eq(S.payloads[2], "v102");
+	/* It completed the CON re-registration: no retransmission is due. */
+	ck_assert_int_gt(ucoap_ep_next_timeout(ep), 60000);
+}
+END_TEST
+
 START_TEST(test_client_cancel_with_observe1)
 {
 	uint32_t tok = observe_start(UCOAP_TYPE_CON);
@@ -788,6 +833,7 @@ static Suite *observe_suite(void)
 	tcase_add_test(tc, test_client_register_and_reorder);
 	tcase_add_test(tc, test_client_con_notification_acked);
 	tcase_add_test(tc, test_client_reregisters_after_max_age);
+	tcase_add_test(tc, test_client_stale_during_reregistration);
 	tcase_add_test(tc, test_client_cancel_with_observe1);
 	tcase_add_test(tc, test_client_cancel_before_answer_and_in_callback);
 	tcase_add_test(tc, test_client_final_response_ends);
