@@ -85,7 +85,7 @@ int ucoap_ep_random(struct ucoap_ep *ep, void *buf, size_t len)
  * ACK_TIMEOUT * ACK_RANDOM_FACTOR, so that peers that lost packets at the
  * same moment do not retransmit in lockstep.
  */
-static int initial_rto(struct ucoap_ep *ep, uint32_t *out)
+int ucoap_ep_initial_rto(struct ucoap_ep *ep, uint32_t *out)
 {
 	uint32_t r;
 	double span =
@@ -212,7 +212,7 @@ int ucoap_ep_start_exchange(struct ucoap_ep *ep, const struct ucoap_addr *to,
 	if (rc < 0)
 		goto fail;
 	if (m->type == UCOAP_TYPE_CON) {
-		rc = initial_rto(ep, &rto);
+		rc = ucoap_ep_initial_rto(ep, &rto);
 		if (rc < 0)
 			goto fail;
 	}
@@ -326,7 +326,13 @@ static void on_ack(struct ucoap_ep *ep, const struct ucoap_msg *m,
 	struct ucoap_exchange *x = ucoap_extable_by_mid(&ep->ex, key, m->mid);
 
 	/* §4.2: an ACK is matched by message id and peer, never answered. */
-	if (!x || x->type != UCOAP_TYPE_CON)
+	if (!x) {
+		/* Maybe for a CON notification replaced since (RFC 7641). */
+		if (m->code == UCOAP_EMPTY)
+			ucoap_obs_on_ack(ep, key, m->mid);
+		return;
+	}
+	if (x->type != UCOAP_TYPE_CON)
 		return;
 	if (m->code == UCOAP_EMPTY) {
 		if (x->ack_completes)

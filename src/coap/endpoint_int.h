@@ -101,6 +101,8 @@ struct req_opts {
 /* The env hooks: the clock (ms) and randomness (0 or UCOAP_ERR_IO). */
 uint64_t ucoap_ep_now(struct ucoap_ep *ep);
 int ucoap_ep_random(struct ucoap_ep *ep, void *buf, size_t len);
+/* A CON's first retransmission timeout (RFC 7252 §4.2), or UCOAP_ERR_IO. */
+int ucoap_ep_initial_rto(struct ucoap_ep *ep, uint32_t *out);
 /* A fresh message id for @peer (endpoint.c says which). */
 uint16_t ucoap_ep_new_mid(struct ucoap_ep *ep,
 			  const struct ucoap_addr_key *peer);

@@ -230,6 +230,16 @@ void ucoap_extable_set_mid(struct ucoap_extable *t, struct ucoap_exchange *x,
 	ucoap_index_insert(&t->by_mid, x->mid_hash, i);
 }
 
+void ucoap_extable_restart(struct ucoap_extable *t, struct ucoap_exchange *x,
+			   uint64_t now, uint32_t rto_ms, uint64_t deadline)
+{
+	x->retransmits = 0;
+	x->rto_ms = rto_ms;
+	x->retx_at = now + rto_ms;
+	x->deadline = deadline;
+	set_due(t, x, x->retx_at < deadline ? x->retx_at : deadline);
+}
+
 void ucoap_extable_acked(struct ucoap_extable *t, struct ucoap_exchange *x)
 {
 	x->state = UCOAP_EX_WAIT_RESP;

@@ -112,6 +112,13 @@ ucoap_extable_first(const struct ucoap_extable *t)
  */
 void ucoap_extable_set_mid(struct ucoap_extable *t, struct ucoap_exchange *x,
 			   uint16_t mid);
+/*
+ * The linked CON @x starts its retransmission schedule again at @now, as
+ * if just sent: no retransmissions done, timeout @rto_ms, giving up by
+ * @deadline (RFC 7641 §4.5.2: its peer proved alive).
+ */
+void ucoap_extable_restart(struct ucoap_extable *t, struct ucoap_exchange *x,
+			   uint64_t now, uint32_t rto_ms, uint64_t deadline);
 /* The (empty) ACK arrived: stop retransmitting, wait for the response. */
 void ucoap_extable_acked(struct ucoap_extable *t, struct ucoap_exchange *x);
 /*

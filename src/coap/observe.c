@@ -202,6 +202,7 @@ static void on_con_done(struct ucoap_ep *ep, int status,
 	(void)m;
 	(void)from;
 	ob->inflight = false;
+	ob->has_prev_mid = false;
 	if (status != 0)
 		observer_free(ep, ob, false);
 }
@@ -257,7 +258,15 @@ int ucoap_obs_send_notification(struct ucoap_ep *ep, struct ucoap_msg *resp)
 		 * takes its place: a new message id (a new message, which the
 		 * client must not take for a duplicate), a higher Observe
 		 * number, the retransmission counter and timeout carried on.
+		 * The id it replaces is kept if that message went out (the
+		 * first one did; a replacement only with a retransmission
+		 * since), so its late ACK or RST still counts.
 		 */
+		if (!ob->has_prev_mid || x->retransmits > ob->replaced_retx) {
+			ob->has_prev_mid = true;
+			ob->prev_mid = ob->inflight_mid;
+		}
+		ob->replaced_retx = x->retransmits;
 		mid = ucoap_ep_new_mid(ep, &ob->akey);
 		set_header(ep->tx, UCOAP_TYPE_CON, mid);
 		memcpy(ucoap_extable_buf(&ep->ex, x), ep->tx, len);
@@ -296,14 +305,57 @@ int ucoap_obs_send_notification(struct ucoap_ep *ep, struct ucoap_msg *resp)
 	return ucoap_ep_send_raw(ep, ep->tx, len, &ob->peer);
 }
 
+/* @ob's CON notification in flight had the id @mid before a newer state. */
+static bool replaced_mid(const struct ucoap_observer *ob, uint16_t mid)
+{
+	return ob->inflight && ob->has_prev_mid && ob->prev_mid == mid;
+}
+
+void ucoap_obs_on_ack(struct ucoap_ep *ep, const struct ucoap_addr_key *key,
+		      uint16_t mid)
+{
+	for (uint32_t i = 0; i < ep->obs.nsrv; i++) {
+		struct ucoap_observer *ob = &ep->obs.srv[i];
+		struct ucoap_exchange *x;
+		uint64_t now;
+		uint32_t rto;
+
+		if (!ob->used || !replaced_mid(ob, mid) ||
+		    !ucoap_addr_key_eq(&ob->akey, key))
+			continue;
+		x = ucoap_extable_by_mid(&ep->ex, &ob->akey, ob->inflight_mid);
+		ob->has_prev_mid = false;
+		if (!x || ucoap_ep_initial_rto(ep, &rto) < 0)
+			return;
+		/*
+		 * §4.5.2: the client got the state before and is alive, so
+		 * the newer state gets a fresh retransmission schedule rather
+		 * than the rest of one that was running out -- and goes out
+		 * now if it has not gone out yet.
+		 */
+		now = ucoap_ep_now(ep);
+		/* A send error is left to the schedule, as in a tick. */
+		if (x->retransmits == ob->replaced_retx)
+			ucoap_ep_send_raw(ep, ucoap_extable_buf(&ep->ex, x),
+					  x->len, &x->peer);
+		ucoap_extable_restart(&ep->ex, x, now, rto,
+				      now + ep->exchange_lifetime);
+		return;
+	}
+}
+
 void ucoap_obs_on_rst(struct ucoap_ep *ep, const struct ucoap_addr_key *key,
 		      uint16_t mid)
 {
-	/* §3.6: an RST to a NON notification cancels the observation. */
+	/*
+	 * §3.6: an RST to a NON notification, or to a CON one that a newer
+	 * state replaced since, cancels the observation.
+	 */
 	for (uint32_t i = 0; i < ep->obs.nsrv; i++) {
 		struct ucoap_observer *ob = &ep->obs.srv[i];
 
-		if (ob->used && ob->last_mid == mid &&
+		if (ob->used &&
+		    (ob->last_mid == mid || replaced_mid(ob, mid)) &&
 		    ucoap_addr_key_eq(&ob->akey, key)) {
 			observer_free(ep, ob, false);
 			return;

@@ -41,9 +41,17 @@ struct ucoap_observer {
 	uint8_t token_len;
 	uint8_t token[UCOAP_TOKEN_MAX];
 	uint16_t inflight_mid; /* that CON's current message id */
-	uint16_t last_mid;     /* the last NON one, for an RST (§3.6) */
-	uint64_t last_con;     /* when the last CON went out (§4.5) */
-	size_t req_len;        /* the registering request, in its buffer */
+	/*
+	 * The id it had before a newer state replaced it (§4.5.2): its late
+	 * ACK or RST still counts. @replaced_retx: the retransmissions done
+	 * when it was replaced (more since: the new message went out).
+	 */
+	bool has_prev_mid;
+	uint16_t prev_mid;
+	uint32_t replaced_retx;
+	uint16_t last_mid; /* the last NON one, for an RST (§3.6) */
+	uint64_t last_con; /* when the last CON went out (§4.5) */
+	size_t req_len;    /* the registering request, in its buffer */
 };
 
 struct ucoap_observation {
@@ -100,6 +108,12 @@ int ucoap_obs_send_notification(struct ucoap_ep *ep, struct ucoap_msg *resp);
 /* Undo the registration @ob (NULL: none): deferred, or not sent. */
 void ucoap_obs_registration_drop(struct ucoap_ep *ep,
 				 struct ucoap_observer *ob);
+/*
+ * An empty ACK that matched no exchange: maybe for a CON notification
+ * replaced since by a newer one.
+ */
+void ucoap_obs_on_ack(struct ucoap_ep *ep, const struct ucoap_addr_key *key,
+		      uint16_t mid);
 /* An RST that matched no exchange: maybe the answer to a NON notification. */
 void ucoap_obs_on_rst(struct ucoap_ep *ep, const struct ucoap_addr_key *key,
 		      uint16_t mid);

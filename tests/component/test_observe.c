@@ -258,7 +258,10 @@ START_TEST(test_one_unacked_con_carries_newest_state)
 	ck_assert_uint_ne(m2.mid, m1.mid);
 	ck_assert_int_gt(observe_of(&m2), observe_of(&m1));
 	ck_assert_uint_eq(token_of(&m2), 0xA1);
-	/* A late ACK of the replaced message does not count. */
+	/*
+	 * A late ACK of the replaced message: the client is alive, but v3
+	 * went out already, so nothing is sent again now.
+	 */
 	empty(UCOAP_TYPE_ACK, m1.mid);
 	R.state = 4;
 	notify(false, 1);
@@ -276,6 +279,76 @@ START_TEST(test_one_unacked_con_carries_newest_state)
 	ck_assert(payload_is(&m1, "v5"));
 	ck_assert_uint_eq(m1.type, UCOAP_TYPE_CON);
 	ck_assert_uint_ne(m1.mid, m3.mid);
+}
+END_TEST
+
+/*
+ * §4.5.2: the CON notification in flight was replaced by a newer state
+ * (a new message id) after its retransmissions ran almost out; the ACK of
+ * the old message arrives. The client is alive: the newer state goes out
+ * now with a fresh schedule rather than the observer being dropped at
+ * the old schedule's end.
+ */
+START_TEST(test_ack_of_replaced_con_counts)
+{
+	struct ucoap_msg m1, m2;
+	unsigned before;
+
+	do_register(0x100, 0xA1);
+	R.state = 1;
+	notify(true, 1);
+	m1 = last();
+	ck_assert_uint_eq(m1.type, UCOAP_TYPE_CON);
+	before = net->nlog;
+	for (int i = 0; i < UCOAP_MAX_RETRANSMIT; i++) {
+		net->now += ucoap_ep_next_timeout(ep);
+		ucoap_ep_tick(ep);
+	}
+	ck_assert_uint_eq(net->nlog, before + UCOAP_MAX_RETRANSMIT);
+	R.state = 2;
+	notify(false, 1);
+	ck_assert_uint_eq(net->nlog, before + UCOAP_MAX_RETRANSMIT);
+	empty(UCOAP_TYPE_ACK, m1.mid);
+	ck_assert_uint_eq(net->nlog, before + UCOAP_MAX_RETRANSMIT + 1);
+	m2 = last();
+	ck_assert_uint_eq(m2.type, UCOAP_TYPE_CON);
+	ck_assert_uint_ne(m2.mid, m1.mid);
+	ck_assert(payload_is(&m2, "v2"));
+	ck_assert_int_gt(observe_of(&m2), observe_of(&m1));
+	/* Its schedule starts over: retransmitted, not given up. */
+	net->now += ucoap_ep_next_timeout(ep);
+	ucoap_ep_tick(ep);
+	ck_assert_uint_eq(ucoap_ep_observer_count(ep, &R), 1);
+	ck_assert_uint_eq(last().mid, m2.mid);
+	ck_assert_uint_eq(net->nlog, before + UCOAP_MAX_RETRANSMIT + 2);
+	empty(UCOAP_TYPE_ACK, m2.mid);
+	fn_run(net, &ep, 1, net->now + 600000);
+	ck_assert_uint_eq(ucoap_ep_observer_count(ep, &R), 1);
+	/* Nothing in flight: the next change goes out at once. */
+	R.state = 3;
+	notify(false, 1);
+	m2 = last();
+	ck_assert_uint_eq(m2.type, UCOAP_TYPE_NON);
+	ck_assert(payload_is(&m2, "v3"));
+}
+END_TEST
+
+/* §3.6: an RST to the replaced message ends the observation as well. */
+START_TEST(test_rst_of_replaced_con_removes)
+{
+	struct ucoap_msg m1;
+
+	do_register(0x100, 0xA1);
+	notify(true, 1);
+	m1 = last();
+	R.state = 2;
+	notify(false, 1);
+	ck_assert_uint_eq(last().mid, m1.mid); /* replaced, not yet sent */
+	empty(UCOAP_TYPE_RST, m1.mid);
+	ck_assert_uint_eq(ucoap_ep_observer_count(ep, &R), 0);
+	/* Its exchange went with it: nothing is retransmitted. */
+	fn_run(net, &ep, 1, net->now + 600000);
+	ck_assert_uint_eq(last().mid, m1.mid);
 }
 END_TEST
 
@@ -818,6 +891,8 @@ static Suite *observe_suite(void)
 	tcase_add_test(tc, test_not_observable_plain_answer);
 	tcase_add_test(tc, test_con_on_request_and_every_24h);
 	tcase_add_test(tc, test_one_unacked_con_carries_newest_state);
+	tcase_add_test(tc, test_ack_of_replaced_con_counts);
+	tcase_add_test(tc, test_rst_of_replaced_con_removes);
 	tcase_add_test(tc, test_rst_removes);
 	tcase_add_test(tc, test_con_timeout_removes);
 	tcase_add_test(tc, test_deregister_observe1_and_plain_get);
