@@ -72,14 +72,15 @@ int gw_bridge_find_device(const struct gw_bridge *b,
 /*
  * Availability is state, not a reading: it is published only while the
  * broker is there, and every device's current state is re-published at
- * each connect (on_connect). So it never takes room in the readings'
- * queue, and a retained "online" from a previous run is corrected at once.
+ * each connect (on_connect), even when an outage has filled the readings'
+ * queue (.state), so a retained "online" from a previous run or from
+ * before the outage is corrected at once.
  */
 /* @state "" clears the retained message (a device no longer configured). */
 static void publish_availability_of(struct gw_bridge *b, const char *name,
 				    const char *state)
 {
-	struct gw_mqtt_pub p = {.qos = 1, .retain = true};
+	struct gw_mqtt_pub p = {.qos = 1, .retain = true, .state = true};
 	struct gw_mqtt_stats st;
 	char topic[512];
 	int n = snprintf(topic, sizeof(topic), "%s/%s/availability",

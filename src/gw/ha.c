@@ -408,7 +408,8 @@ int gw_ha_stats_json(const struct gw_ha_stats *st, char *buf, size_t cap)
 static int mqtt_publish(void *user, const char *topic, const void *payload,
 			size_t len, bool retain)
 {
-	struct gw_mqtt_pub p = {.qos = 1, .retain = retain};
+	/* Discovery documents and the retained stats are state. */
+	struct gw_mqtt_pub p = {.qos = 1, .retain = retain, .state = retain};
 
 	return gw_mqtt_publish(user, topic, payload, len, &p);
 }

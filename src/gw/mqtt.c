@@ -718,7 +718,8 @@ static int publish(struct gw_mqtt *m, const char *topic, const void *payload,
 	      !gw_utf8_valid(p->user_prop_value, strlen(p->user_prop_value),
 			     GW_UTF8_MQTT))))
 		return -EINVAL;
-	if (limited && gw_mqtt_queue_full(&m->q)) {
+	if (limited && gw_mqtt_queue_full(&m->q) &&
+	    !(p->state && m->st == ST_CONNECTED)) {
 		m->st_out.refused++;
 		return -ENOBUFS;
 	}

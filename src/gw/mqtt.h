@@ -135,6 +135,13 @@ struct gw_mqtt_pub {
 	size_t correlation_len;
 	const char *user_prop_name;  /* v5 User Property, e.g. "coap-code" */
 	const char *user_prop_value; /* e.g. "2.05"; both or neither */
+	/*
+	 * State, not a reading (availability, discovery documents): while
+	 * connected it is taken even when queue_limit is reached, since the
+	 * broker must learn it at each connect and there is one per device
+	 * or entity, not one per reading.
+	 */
+	bool state;
 };
 
 struct gw_mqtt_stats {
@@ -190,7 +197,8 @@ int gw_mqtt_next_timeout(const struct gw_mqtt *m, uint64_t now_ms);
  * Returns 0 when handed to libmosquitto or queued in the FIFO;
  * -EINVAL: bad topic (empty, > 65535 bytes, invalid UTF-8, a control
  *   character, '+' or '#', more than 200 levels, leading '$') or bad @p;
- * -ENOBUFS: the queue_limit is reached (the bridge answers 5.03);
+ * -ENOBUFS: the queue_limit is reached (the bridge answers 5.03), and
+ *   @p is not state or the client is not connected;
  * -EMSGSIZE: larger than the broker's Maximum Packet Size (v5);
  * -ENOMEM: out of memory.
  */

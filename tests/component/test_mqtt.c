@@ -652,6 +652,65 @@ START_TEST(test_queue_full)
 }
 END_TEST
 
+/* What the bridge does at each connect: publish state, and a reading. */
+struct at_connect {
+	struct gw_mqtt *m;
+	int state_rc, reading_rc;
+	int connects;
+};
+
+static void at_connect_cb(void *user)
+{
+	struct at_connect *a = user;
+	struct gw_mqtt_pub st = {.qos = 1, .retain = true, .state = true};
+	struct gw_mqtt_pub q1 = {.qos = 1};
+
+	a->connects++;
+	a->state_rc = gw_mqtt_publish(a->m, "st/dev", "online", 6, &st);
+	a->reading_rc = gw_mqtt_publish(a->m, "q/late", "x", 1, &q1);
+}
+
+static const struct gw_mqtt_cbs at_connect_cbs = {at_connect_cb, NULL, NULL};
+
+static bool at_connected(void *arg)
+{
+	return ((struct at_connect *)arg)->connects > 0;
+}
+
+START_TEST(test_state_taken_when_queue_full)
+{
+	struct broker b;
+	struct sub s;
+	struct at_connect a = {0};
+	struct gw_mqtt_pub q1 = {.qos = 1}, st = {.qos = 1, .state = true};
+	static char lines[8][256];
+	int n;
+
+	broker_init(&b, false, NULL);
+	a.m = client(&b, GW_MQTT_V311, 3, &at_connect_cbs, &a);
+	ck_assert_int_eq(gw_mqtt_start(a.m, now_ms()), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(gw_mqtt_publish(a.m, "q/r", "x", 1, &q1), 0);
+	/* not connected: state waits for the connect, it is not queued */
+	ck_assert_int_eq(gw_mqtt_publish(a.m, "st/dev", "old", 3, &st),
+			 -ENOBUFS);
+	broker_start(&b);
+	sub_start(&s, &b, "st/#", NULL);
+	drive(a.m, 5000, at_connected, &a);
+	ck_assert_int_eq(a.connects, 1);
+	/* at connect the 3 readings still fill the queue */
+	ck_assert_int_eq(a.reading_rc, -ENOBUFS);
+	ck_assert_int_eq(a.state_rc, 0);
+	n = expect_lines(a.m, &s, 1, lines, 8);
+	ck_assert_int_eq(n, 1);
+	ck_assert_str_eq(lines[0],
+			 "st/dev|1|0|online||"); /* live: no retain flag */
+	sub_stop(&s);
+	gw_mqtt_free(a.m);
+	broker_cleanup(&b);
+}
+END_TEST
+
 START_TEST(test_bad_topics)
 {
 	static const char *const bad[] = {
@@ -835,6 +894,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_shutdown_publishes_offline);
 	tcase_add_test(tc, test_queue_while_down_drains_in_order);
 	tcase_add_test(tc, test_queue_full);
+	tcase_add_test(tc, test_state_taken_when_queue_full);
 	tcase_add_test(tc, test_bad_topics);
 	tcase_add_test(tc, test_password);
 	tcase_add_test(tc, test_resubscribe_after_restart);
