@@ -114,6 +114,16 @@ uint16_t ucoap_ep_new_mid(struct ucoap_ep *ep,
 	}
 }
 
+uint16_t ucoap_ep_peek_mid(struct ucoap_ep *ep,
+			   const struct ucoap_addr_key *peer)
+{
+	uint16_t mid = ucoap_ep_new_mid(ep, peer);
+
+	/* Nothing took it: the next call finds it free again. */
+	ep->next_mid = mid;
+	return mid;
+}
+
 /* ---- sending ---- */
 
 int ucoap_ep_send_raw(struct ucoap_ep *ep, const uint8_t *buf, size_t len,

@@ -184,6 +184,16 @@ void ucoap_obs_registration_answer(struct ucoap_ep *ep, struct ucoap_msg *resp)
 	if (UCOAP_CODE_CLASS(resp->code) != 2 ||
 	    ucoap_msg_add_uint(resp, UCOAP_OPT_OBSERVE, next_seq(&ep->obs)) < 0)
 		observer_free(ep, ob, false);
+	else if (ep->cur.req->type == UCOAP_TYPE_NON) {
+		/*
+		 * §3.6: an RST to a NON answer (a NON registration's, RFC
+		 * 7252 §5.2.3) ends it as one to a NON notification does.
+		 * server.c gives that answer the next fresh id right after
+		 * this call.
+		 */
+		ob->last_mid = ucoap_ep_peek_mid(ep, &ob->akey);
+		ob->has_last_mid = true;
+	}
 }
 
 void ucoap_obs_registration_drop(struct ucoap_ep *ep, struct ucoap_observer *ob)
@@ -302,6 +312,7 @@ int ucoap_obs_send_notification(struct ucoap_ep *ep, struct ucoap_msg *resp)
 	mid = ucoap_ep_new_mid(ep, &ob->akey);
 	set_header(ep->tx, UCOAP_TYPE_NON, mid);
 	ob->last_mid = mid;
+	ob->has_last_mid = true;
 	return ucoap_ep_send_raw(ep, ep->tx, len, &ob->peer);
 }
 
@@ -355,7 +366,8 @@ void ucoap_obs_on_rst(struct ucoap_ep *ep, const struct ucoap_addr_key *key,
 		struct ucoap_observer *ob = &ep->obs.srv[i];
 
 		if (ob->used &&
-		    (ob->last_mid == mid || replaced_mid(ob, mid)) &&
+		    ((ob->has_last_mid && ob->last_mid == mid) ||
+		     replaced_mid(ob, mid)) &&
 		    ucoap_addr_key_eq(&ob->akey, key)) {
 			observer_free(ep, ob, false);
 			return;

@@ -49,7 +49,8 @@ struct ucoap_observer {
 	bool has_prev_mid;
 	uint16_t prev_mid;
 	uint32_t replaced_retx;
-	uint16_t last_mid; /* the last NON one, for an RST (§3.6) */
+	bool has_last_mid;
+	uint16_t last_mid; /* the last NON one (or answer), for an RST (§3.6) */
 	uint64_t last_con; /* when the last CON went out (§4.5) */
 	size_t req_len;    /* the registering request, in its buffer */
 };

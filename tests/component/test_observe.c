@@ -352,6 +352,31 @@ START_TEST(test_rst_of_replaced_con_removes)
 }
 END_TEST
 
+/*
+ * An RST matches a message we sent: a stray one with message id 0 (which
+ * we never use) leaves an observer that never got a NON alone, while one
+ * to a NON registration's answer deregisters (§3.6).
+ */
+START_TEST(test_rst_matches_only_what_we_sent)
+{
+	struct ucoap_msg m;
+
+	do_register(0x100, 0xA1);
+	empty(UCOAP_TYPE_RST, 0);
+	ck_assert_uint_eq(ucoap_ep_observer_count(ep, &R), 1);
+	inject(ep, &peer, UCOAP_TYPE_NON, UCOAP_GET, 0x101, 0xA2, 0, -1, NULL);
+	m = last();
+	ck_assert_uint_eq(m.type, UCOAP_TYPE_NON);
+	ck_assert_int_ge(observe_of(&m), 0);
+	ck_assert_uint_eq(ucoap_ep_observer_count(ep, &R), 2);
+	empty(UCOAP_TYPE_RST, m.mid);
+	ck_assert_uint_eq(ucoap_ep_observer_count(ep, &R), 1);
+	notify(false, 1);
+	m = last();
+	ck_assert_uint_eq(token_of(&m), 0xA1); /* the one that is left */
+}
+END_TEST
+
 START_TEST(test_rst_removes)
 {
 	struct ucoap_msg m;
@@ -893,6 +918,7 @@ static Suite *observe_suite(void)
 	tcase_add_test(tc, test_one_unacked_con_carries_newest_state);
 	tcase_add_test(tc, test_ack_of_replaced_con_counts);
 	tcase_add_test(tc, test_rst_of_replaced_con_removes);
+	tcase_add_test(tc, test_rst_matches_only_what_we_sent);
 	tcase_add_test(tc, test_rst_removes);
 	tcase_add_test(tc, test_con_timeout_removes);
 	tcase_add_test(tc, test_deregister_observe1_and_plain_get);
