@@ -24,6 +24,23 @@
 
 static struct gw_ratelimit down_rl;
 
+/*
+ * Publish a command's result or answer. It is not retried: when the queue
+ * is full (or the topic cannot be published) the result is lost, and the
+ * log says so.
+ */
+static void result_out(struct gw_bridge *b, const char *topic,
+		       const void *payload, size_t len,
+		       const struct gw_mqtt_pub *p)
+{
+	int rc = gw_bridge_publish(b, topic, payload, len, p);
+
+	if (rc < 0 && gw_log_ratelimit(&down_rl, gw_now_ms(), 1, 10))
+		gw_warn("downlink: result to %s not published: %s", topic,
+			rc == -ENOBUFS ? "the queue is full (mqtt.queue_limit)"
+				       : strerror(-rc));
+}
+
 static char *dup_n(const void *p, size_t n)
 {
 	char *s = malloc(n + 1);
@@ -105,7 +122,7 @@ static void publish_result(struct gw_down_slot *sl, const char *code,
 	n = result_json(code, resp ? (pl ? pl : (const uint8_t *)"") : NULL,
 			len, &json);
 	if (n >= 0) {
-		gw_bridge_publish(b, sl->result_topic, json, (size_t)n, &p);
+		result_out(b, sl->result_topic, json, (size_t)n, &p);
 	} else {
 		/* Out of memory: the code at least, from the stack. */
 		char small[64];
@@ -114,14 +131,13 @@ static void publish_result(struct gw_down_slot *sl, const char *code,
 		       sl->result_topic, len, strerror(-n));
 		n = gw_payload_result_json(code, NULL, 0, small, sizeof(small));
 		if (n >= 0)
-			gw_bridge_publish(b, sl->result_topic, small, (size_t)n,
-					  &p);
+			result_out(b, sl->result_topic, small, (size_t)n, &p);
 	}
 	free(json);
 
 	if (resp && UCOAP_CODE_CLASS(resp->code) == 2 && sl->answer_topic) {
 		p.qos = sl->answer_qos;
-		gw_bridge_publish(b, sl->answer_topic, pl, len, &p);
+		result_out(b, sl->answer_topic, pl, len, &p);
 	}
 	if (sl->v5_topic) {
 		struct gw_mqtt_pub v5 = {.qos = b->cfg->mqtt.qos,
@@ -129,7 +145,7 @@ static void publish_result(struct gw_down_slot *sl, const char *code,
 					 .correlation_len = sl->corr_len,
 					 .user_prop_name = "coap-code",
 					 .user_prop_value = code};
-		gw_bridge_publish(b, sl->v5_topic, pl, len, &v5);
+		result_out(b, sl->v5_topic, pl, len, &v5);
 	}
 }
 
@@ -509,7 +525,7 @@ static void publish_busy(struct gw_bridge *b, const char *result_topic)
 	int n = gw_payload_result_json("busy", NULL, 0, json, sizeof(json));
 
 	if (n > 0)
-		gw_bridge_publish(b, result_topic, json, (size_t)n, &p);
+		result_out(b, result_topic, json, (size_t)n, &p);
 }
 
 void gw_downlink_on_message(void *user, const struct gw_mqtt_msg *msg)

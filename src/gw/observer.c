@@ -48,6 +48,8 @@ struct gw_observer {
 	uint64_t next_retry;
 };
 
+static struct gw_ratelimit obs_rl;
+
 static const struct gw_config_observe *route_cfg(const struct obs_route *r)
 {
 	return &r->o->b->cfg->observe[r->idx];
@@ -94,10 +96,15 @@ static void on_notification(struct ucoap_ep *ep, int status,
 		int rc = gw_bridge_publish(b, r->topic, resp->payload,
 					   resp->payload_len, &p);
 
-		if (rc < 0)
-			gw_warn("%s:%u: observe %s: publish to %s: %s",
+		/* A device notifying fast into a full queue: a line a second.
+		 */
+		if (rc < 0 && gw_log_ratelimit(&obs_rl, gw_now_ms(), 1, 5))
+			gw_warn("%s:%u: observe %s: notification not "
+				"published to %s: %s",
 				c->loc.file, c->loc.line, c->uri, r->topic,
-				strerror(-rc));
+				rc == -ENOBUFS
+				    ? "the queue is full (mqtt.queue_limit)"
+				    : strerror(-rc));
 		r->notifications++;
 		/* A live observation is the device showing signs of life. */
 		gw_bridge_device_seen(b, c->device, gw_now_ms());

@@ -5,7 +5,8 @@
 # killed without a word (a reboot: the core notices when Max-Age runs out,
 # its re-registration times out, the loss is logged) and started again on
 # the same port, and the gateway registers again, logs it and publishes
-# again.
+# again. With the broker gone and the queue full, notifications are
+# dropped with a log line.
 . "$(dirname "$0")/lib.sh"
 
 start_broker
@@ -28,7 +29,7 @@ start_clock
 cat >"$WORK/gw.conf" <<EOF
 gateway = { id = "itest"; base_topic = "$B"; };
 coap = { listen = [ "127.0.0.1:$COAP_PORT" ]; ack_timeout_ms = 200; max_retransmit = 1; };
-mqtt = { host = "127.0.0.1"; port = $MQTT_PORT; };
+mqtt = { host = "127.0.0.1"; port = $MQTT_PORT; queue_limit = 1; };
 devices = ( { name = "clock"; address = "127.0.0.1"; port = $DEV_PORT; availability_timeout = 60; } );
 routes = {
   observe = ( { uri = "coap://clock/time"; topic = "obs/{device}/{path}"; qos = 0; retain = true; } );
@@ -61,6 +62,13 @@ SUB_FMT='%t %p' mqtt_sub again 2 20 -t 'obs/#'
 check_true "the observation is established again and logged" \
 	wait_lines "$GW_LOG" 'observe coap://clock/time: established' 2 20
 check_eq "notifications flow again" 2 "$(mqtt_wait again | grep -c '^obs/clock/time ')"
+
+# The broker goes away: the first notification waits in the queue
+# (queue_limit = 1), the next ones cannot be refused as a device's request
+# would be (5.03): they are dropped, and the log says so.
+stop_broker
+check_true "with the queue full, a dropped notification is logged" \
+	wait_lines "$GW_LOG" 'observe coap://clock/time: notification not published to obs/clock/time: the queue is full' 1 10
 
 stop_gateway
 check_eq "clean stop" 0 "$GW_STATUS"
