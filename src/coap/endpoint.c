@@ -344,6 +344,12 @@ static void on_ack(struct ucoap_ep *ep, const struct ucoap_msg *m,
 	}
 	if (x->type != UCOAP_TYPE_CON)
 		return;
+	/* §4.2/§5.2.1: an ACK is Empty or carries a response, never a request.
+	 */
+	if (m->code != UCOAP_EMPTY && UCOAP_CODE_CLASS(m->code) == 0) {
+		ep->st.rx_malformed++;
+		return;
+	}
 	if (m->code == UCOAP_EMPTY) {
 		if (x->ack_completes)
 			complete(ep, x, 0, m, from);
@@ -447,6 +453,11 @@ void ucoap_ep_input(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
 		struct ucoap_exchange *x =
 		    ucoap_extable_by_mid(&ep->ex, &key, m.mid);
 
+		/* §4.2: an RST is Empty; anything else is silently ignored. */
+		if (m.code != UCOAP_EMPTY) {
+			ep->st.rx_malformed++;
+			return;
+		}
 		if (x)
 			complete(ep, x, UCOAP_ERR_RST, NULL, NULL);
 		else

@@ -626,6 +626,56 @@ START_TEST(test_send_response_microcoapy)
 }
 END_TEST
 
+/* Send the peer's 5-byte message: header, code, our @mid, token 0x77. */
+static void in_5(uint8_t first, uint8_t code, uint16_t mid)
+{
+	const uint8_t b[5] = {first, code, (uint8_t)(mid >> 8), (uint8_t)mid,
+			      0x77};
+
+	ucoap_ep_input(ep, b, sizeof(b), &peer);
+}
+
+/* A CON GET of ours with token 0x77, answered into on_sep_done. */
+static uint16_t request_77(void)
+{
+	struct ucoap_msg req;
+	uint16_t mid;
+
+	ucoap_msg_init(&req, UCOAP_TYPE_CON, UCOAP_GET);
+	req.token_len = 1;
+	req.token[0] = 0x77;
+	ck_assert_int_eq(
+	    ucoap_ep_request(ep, &peer, &req, 0, on_sep_done, NULL, &mid), 0);
+	return mid;
+}
+
+/* §4.2: an RST must be Empty; one with a code is ignored, not a reset. */
+START_TEST(test_rst_with_code_ignored)
+{
+	uint16_t mid = request_77();
+
+	in_5(0x71, UCOAP_CONTENT, mid);
+	ck_assert_uint_eq(sep_calls, 0);
+	in_5(0x61, UCOAP_CONTENT, mid);
+	ck_assert_uint_eq(sep_calls, 1);
+	ck_assert_int_eq(sep_status, 0);
+}
+END_TEST
+
+/* An ACK carrying a request code (0.01) is no response: ignored. */
+START_TEST(test_ack_with_request_code_ignored)
+{
+	uint16_t mid = request_77();
+
+	in_5(0x61, UCOAP_GET, mid);
+	ck_assert_uint_eq(sep_calls, 0);
+	ck_assert_uint_eq(net->nlog, 1);
+	in_5(0x61, UCOAP_CONTENT, mid);
+	ck_assert_uint_eq(sep_calls, 1);
+	ck_assert_int_eq(sep_status, 0);
+}
+END_TEST
+
 START_TEST(test_response_with_bad_critical_option_rejected)
 {
 	struct ucoap_addr to = peer;
@@ -743,6 +793,8 @@ static Suite *endpoint_suite(void)
 	tcase_add_test(tc, test_never_answer_ack_or_rst);
 	tcase_add_test(tc, test_unmatched_response);
 	tcase_add_test(tc, test_response_with_bad_critical_option_rejected);
+	tcase_add_test(tc, test_rst_with_code_ignored);
+	tcase_add_test(tc, test_ack_with_request_code_ignored);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dedup");

@@ -161,7 +161,47 @@ static long do_register(uint16_t mid, uint32_t tok)
 	return observe_of(&m);
 }
 
+/*
+ * Send @ep a message with a 4-byte Observe option (RFC 7641 §2 allows
+ * 0-3: a bad length) of value @v; a request names /obs.
+ */
+static void inject_long_observe(const struct ucoap_addr *from, uint8_t type,
+				uint8_t code, uint16_t mid, uint32_t token,
+				uint32_t v)
+{
+	const uint8_t val[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16),
+				(uint8_t)(v >> 8), (uint8_t)v};
+	struct ucoap_msg m;
+	uint8_t buf[64];
+	size_t len;
+
+	ucoap_msg_init(&m, type, code);
+	m.mid = mid;
+	m.token_len = 4;
+	for (int i = 0; i < 4; i++)
+		m.token[i] = (uint8_t)(token >> (24 - 8 * i));
+	ck_assert_int_eq(ucoap_msg_add_opt(&m, UCOAP_OPT_OBSERVE, val, 4), 0);
+	if (UCOAP_CODE_CLASS(code) == 0)
+		ck_assert_int_eq(ucoap_msg_set_uri(&m, "obs"), 0);
+	ck_assert_int_eq(ucoap_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	ucoap_ep_input(ep, buf, len, from);
+}
+
 /* ---- server role ---- */
+
+/* RFC 7252 §5.4.3: a 4-byte Observe is ignored: no registration. */
+START_TEST(test_long_observe_is_no_registration)
+{
+	struct ucoap_msg m;
+
+	inject_long_observe(&peer, UCOAP_TYPE_CON, UCOAP_GET, 0x100, 0xA1, 0);
+	ck_assert_int_eq(R.accept_rc, UCOAP_ERR_INVAL);
+	ck_assert_uint_eq(ucoap_ep_observer_count(ep, &R), 0);
+	m = last();
+	ck_assert_uint_eq(m.code, UCOAP_CONTENT);
+	ck_assert_int_lt(observe_of(&m), 0);
+}
+END_TEST
 
 START_TEST(test_register_and_notify_increasing)
 {
@@ -735,6 +775,24 @@ START_TEST(test_client_stale_during_reregistration)
 }
 END_TEST
 
+/*
+ * A 2.05 on the observation's token whose Observe is 4 bytes long has no
+ * Observe (RFC 7252 §5.4.3): §3.2, the observation ends with it.
+ */
+START_TEST(test_client_long_observe_ends)
+{
+	uint32_t tok = observe_start(UCOAP_TYPE_CON);
+
+	answer(1, -1, "a");
+	inject_long_observe(&srv, UCOAP_TYPE_NON, UCOAP_CONTENT, 0x950, tok, 2);
+	ck_assert_uint_eq(S.calls, 2);
+	ck_assert_int_eq(ucoap_ep_observe_cancel(ep, S.handle),
+			 UCOAP_ERR_NOENT);
+	note(UCOAP_TYPE_NON, 0x951, tok, 3, "b");
+	ck_assert_uint_eq(S.calls, 2);
+}
+END_TEST
+
 START_TEST(test_client_cancel_with_observe1)
 {
 	uint32_t tok = observe_start(UCOAP_TYPE_CON);
@@ -919,6 +977,7 @@ static Suite *observe_suite(void)
 	tcase_add_test(tc, test_ack_of_replaced_con_counts);
 	tcase_add_test(tc, test_rst_of_replaced_con_removes);
 	tcase_add_test(tc, test_rst_matches_only_what_we_sent);
+	tcase_add_test(tc, test_long_observe_is_no_registration);
 	tcase_add_test(tc, test_rst_removes);
 	tcase_add_test(tc, test_con_timeout_removes);
 	tcase_add_test(tc, test_deregister_observe1_and_plain_get);
@@ -935,6 +994,7 @@ static Suite *observe_suite(void)
 	tcase_add_test(tc, test_client_con_notification_acked);
 	tcase_add_test(tc, test_client_reregisters_after_max_age);
 	tcase_add_test(tc, test_client_stale_during_reregistration);
+	tcase_add_test(tc, test_client_long_observe_ends);
 	tcase_add_test(tc, test_client_cancel_with_observe1);
 	tcase_add_test(tc, test_client_cancel_before_answer_and_in_callback);
 	tcase_add_test(tc, test_client_final_response_ends);
