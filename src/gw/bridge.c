@@ -557,9 +557,12 @@ int gw_bridge_reload(struct gw_bridge *b, struct gw_config *cfg)
 	    calloc(cfg->n_devices ? cfg->n_devices : 1, sizeof(*dev));
 	int rc;
 
-	if (!dev) {
+	warn_restart_only(old, cfg);
+	/* What the warnings call restart-only stays as it is until then. */
+	if (!dev || gw_config_keep_restart_only(cfg, old) < 0) {
 		gw_err(
 		    "reload: out of memory; the running configuration stays");
+		free(dev);
 		gw_config_free(cfg);
 		return -ENOMEM;
 	}
@@ -577,7 +580,6 @@ int gw_bridge_reload(struct gw_bridge *b, struct gw_config *cfg)
 		gw_config_free(cfg);
 		return rc;
 	}
-	warn_restart_only(old, cfg);
 	/* Carry device state over by name; devices that are new start offline.
 	 */
 	for (size_t i = 0; i < cfg->n_devices; i++) {

@@ -593,6 +593,21 @@ nomem:
 	return -ENOMEM;
 }
 
+int gw_config_keep_restart_only(struct gw_config *n, const struct gw_config *o)
+{
+	struct gw_cfg_loader L = {.cfg = n};
+	char *base = gw_cfg_strdup(&L, o->gateway.base_topic);
+	char *host = gw_cfg_strdup(&L, o->mqtt.host);
+
+	if (!base || !host)
+		return -ENOMEM;
+	n->gateway.base_topic = base;
+	n->mqtt.host = host;
+	n->mqtt.port = o->mqtt.port;
+	n->mqtt.protocol = o->mqtt.protocol;
+	return 0;
+}
+
 void gw_config_free(struct gw_config *cfg)
 {
 	if (!cfg)

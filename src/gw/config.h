@@ -276,6 +276,15 @@ int gw_config_load(const char *path, struct gw_config **out,
 /* NULL is a no-op. */
 void gw_config_free(struct gw_config *cfg);
 
+/*
+ * For a reload: give @n the settings of @o that the running gateway reads
+ * but only a restart may change -- gateway.base_topic (the Last Will and
+ * the connection's topics use it) and mqtt.host, port and protocol -- so
+ * that the new configuration does not half-apply them. Strings are
+ * copied into @n. Returns 0 or -ENOMEM (@n unchanged).
+ */
+int gw_config_keep_restart_only(struct gw_config *n, const struct gw_config *o);
+
 /* Index of the device named @name (@len bytes) in cfg->devices, or -1. */
 int gw_config_device_find(const struct gw_config *cfg, const char *name,
 			  size_t len);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Device availability on B/D/availability (retained): offline until the
 # device is heard from, online when it sends, offline again after
-# availability_timeout seconds of silence, online when it comes back.
+# availability_timeout seconds of silence, online when it comes back. A
+# reload clears a removed device's state; one that changes base_topic
+# leaves every topic where it was until the next start.
 . "$(dirname "$0")/lib.sh"
 
 start_broker
@@ -47,5 +49,18 @@ dev2_offline() {
 }
 check_true "added by a reload: offline (retained)" wait_until 5 dev2_offline
 check_eq "removed by that reload: no retained state left" "" "$(mqtt_retained "$B/dev1/availability")"
+
+# gateway.base_topic changes only at a restart (the Last Will and the
+# connection's own topics use it): a reload that changes it says so and
+# leaves every topic where it was -- readings, availability, commands.
+sed -i "s|base_topic = \"$B\"|base_topic = \"$B-new\"|" "$WORK/gw.conf"
+kill -HUP "$GW_PID"
+check_true "base_topic changed by a reload: the warning" \
+	wait_lines "$GW_LOG" 'gateway.base_topic changed: takes effect at the next start' 1 10
+wait_until 10 grep -q 'reloaded:' "$GW_LOG" || _not_ok "SIGHUP reloads" "no 'reloaded' in the log"
+mqtt_sub bt 2 10 -R -t "$B/dev2/#" -t "$B-new/#"
+check_answer "after that reload: a reading, 2.04" "ACK 2.04" "$(gw_req -m POST -p r -e 3)"
+check_eq "the reading and dev2's availability are still under $B" "$B/dev2/availability online
+$B/dev2/r 3" "$(mqtt_wait bt | sort)"
 
 finish
