@@ -197,10 +197,21 @@ static cJSON *from_float(double d)
 {
 	if (isnan(d) || isinf(d))
 		return cJSON_CreateNull();
+	char text[32];
+
 	/* cJSON would print -0.0 as 0; JSON can say it. */
 	if (d == 0 && signbit(d))
 		return cJSON_CreateRaw("-0.0");
-	return cJSON_CreateNumber(d);
+	/*
+	 * cJSON prints 15 significant digits and accepts them when they come
+	 * back close enough; a reading must come back exactly, which takes
+	 * up to 17 (0.30000000000000004 is not 0.3).
+	 */
+	snprintf(text, sizeof(text), "%.15g", d);
+	if (strtod(text, NULL) == d)
+		return cJSON_CreateNumber(d);
+	snprintf(text, sizeof(text), "%.17g", d);
+	return cJSON_CreateRaw(text);
 }
 
 static int convert(const cbor_item_t *it, enum bytes_enc enc, unsigned depth,

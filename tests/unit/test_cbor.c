@@ -57,6 +57,10 @@ static const struct vec appendix_a[] = {
     {"f90400", "6.103515625e-05"},
     {"f9c400", "-4"},
     {"fbc010666666666666", "-4.1"},
+    /* 15 digits would round these: each needs all 17 */
+    {"fb3fd3333333333334", "0.30000000000000004"},
+    {"fb3ff0000000000001", "1.0000000000000002"},
+    {"fbc3e0000000000001", "-9.2233720368547779e+18"},
     {"f97c00", "null"}, /* Infinity */
     {"f97e00", "null"}, /* NaN */
     {"f9fc00", "null"}, /* -Infinity */
