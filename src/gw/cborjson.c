@@ -217,6 +217,39 @@ static cJSON *from_float(double d)
 static int convert(const cbor_item_t *it, enum bytes_enc enc, unsigned depth,
 		   cJSON **out);
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Keys that are distinct in CBOR can have the same JSON text ({1: "a",
+ * "1": "b"}), and a map may repeat a key: JSON readers would keep one of
+ * the values and drop the other. -EBADMSG then. Sorted, not compared
+ * pairwise: a map may have thousands of keys.
+ */
+static int check_keys_unique(const cJSON *obj, size_t n)
+{
+	const char **keys;
+	const cJSON *c;
+	size_t i = 0;
+	int rc = 0;
+
+	if (n < 2)
+		return 0;
+	keys = malloc(n * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (c = obj->child; c && i < n; c = c->next)
+		keys[i++] = c->string;
+	qsort(keys, i, sizeof(*keys), cmp_str);
+	for (size_t j = 1; j < i && rc == 0; j++)
+		if (strcmp(keys[j - 1], keys[j]) == 0)
+			rc = -EBADMSG;
+	free(keys);
+	return rc;
+}
+
 /*
  * A map key as text: a text string as it is, any other scalar as its JSON
  * text. An array or map as a key is refused: its text would be escaped
@@ -372,6 +405,8 @@ static int convert(const cbor_item_t *it, enum bytes_enc enc, unsigned depth,
 			if (rc < 0)
 				break;
 		}
+		if (rc == 0 && *out)
+			rc = check_keys_unique(*out, n);
 		break;
 	}
 	case CBOR_TYPE_TAG:

@@ -233,13 +233,17 @@ START_TEST(non_string_keys)
 	expect("a6216178f501410102f93e0004f605c2410106",
 	       "{\"-2\":\"x\",\"true\":1,\"AQ\":2,\"1.5\":4,\"null\":5,"
 	       "\"1\":6}");
-	/* Duplicate keys are kept, in order. */
-	expect("a2616101616102", "{\"a\":1,\"a\":2}");
 	/* Arrays and maps as keys, also behind a tag, are rejected. */
 	expect_err("a182010203", -EBADMSG);
 	expect_err("a1a000", -EBADMSG);
 	expect_err("a1c182010200", -EBADMSG);
 	expect_err("a1a1a1a0000000", -EBADMSG);
+	/* {1: "a", "1": "b"}: two keys, one JSON name */
+	expect_err("a201616161316162", -EBADMSG);
+	/* {"a": 1, "a": 2}: a key repeated */
+	expect_err("a2616101616102", -EBADMSG);
+	/* the same, one level down, among other keys */
+	expect_err("a16178a3617a01616101617a02", -EBADMSG);
 }
 END_TEST
 
