@@ -274,8 +274,14 @@ void ucoap_ep_on_request(struct ucoap_ep *ep, const struct ucoap_msg *m,
 	} else if (!known_method(m->code)) {
 		respond_code(ep, UCOAP_METHOD_NOT_ALLOWED, 0, 0);
 	} else if (ucoap_msg_bad_critical(m)) {
-		/* §5.4.1 */
-		respond_code(ep, UCOAP_BAD_OPTION, 0, 0);
+		/*
+		 * §5.4.1: a CON gets 4.02 piggybacked; a NON must be rejected,
+		 * and §4.3 lets that be silent, as the core rejects every
+		 * other NON (endpoint.c). That covers repeats and bad lengths
+		 * too (§5.4.3, §5.4.5: ucoap_msg_bad_critical()).
+		 */
+		if (m->type == UCOAP_TYPE_CON)
+			respond_code(ep, UCOAP_BAD_OPTION, 0, 0);
 	} else if (ucoap_msg_find(m, UCOAP_OPT_PROXY_URI) ||
 		   ucoap_msg_find(m, UCOAP_OPT_PROXY_SCHEME)) {
 		/*

@@ -1,7 +1,8 @@
 /*
  * Requests the endpoint's server role refuses before any handler sees
  * them (RFC 7252 §5.4.1, §5.7.2, §5.10.2), through fakenet.h: what goes
- * on the wire, and that no handler runs.
+ * on the wire (5.05, 4.02, or nothing for a rejected NON), and that no
+ * handler runs.
  */
 #include <check.h>
 #include <string.h>
@@ -208,6 +209,103 @@ START_TEST(test_plain_request_still_handled)
 }
 END_TEST
 
+/* ---- critical options we cannot process (§5.4.1, §5.4.3, §5.4.5) ---- */
+
+/*
+ * The three ways a critical option is "unrecognised": a number the core
+ * lacks (9), a non-repeatable one repeated (Accept, 17, twice), one of
+ * a length outside its range (If-None-Match, 5, must be empty).
+ */
+enum bad_kind { BAD_UNKNOWN, BAD_REPEATED, BAD_LENGTH, BAD_KINDS };
+
+static void add_bad(struct ucoap_msg *m, enum bad_kind kind)
+{
+	switch (kind) {
+	case BAD_UNKNOWN:
+		ck_assert_int_eq(ucoap_msg_add_opt(m, 9, "a", 1), 0);
+		break;
+	case BAD_REPEATED:
+		ck_assert_int_eq(ucoap_msg_add_uint(m, UCOAP_OPT_ACCEPT, 0), 0);
+		ck_assert_int_eq(ucoap_msg_add_uint(m, UCOAP_OPT_ACCEPT, 50),
+				 0);
+		break;
+	default:
+		ck_assert_int_eq(
+		    ucoap_msg_add_opt(m, UCOAP_OPT_IF_NONE_MATCH, "x", 1), 0);
+		break;
+	}
+	ck_assert_int_ne(ucoap_msg_bad_critical(m), 0);
+}
+
+/* §5.4.1: only a CON request is answered 4.02, piggybacked. */
+START_TEST(test_con_bad_critical_402)
+{
+	struct ucoap_msg m, a;
+
+	ucoap_ep_set_default_handler(ep, on_changed, NULL);
+	req_init(&m, UCOAP_TYPE_CON, UCOAP_GET, (uint16_t)(90 + _i));
+	ucoap_msg_add_opt(&m, UCOAP_OPT_URI_PATH, "x", 1);
+	add_bad(&m, (enum bad_kind)_i);
+	input(&m);
+	ck_assert_uint_eq(net->nlog, 1);
+	a = expect_answer(UCOAP_TYPE_ACK, UCOAP_BAD_OPTION);
+	ck_assert_uint_eq(a.mid, 90 + _i);
+	ck_assert_int_eq(calls, 0);
+}
+END_TEST
+
+/*
+ * §5.4.1: a NON request with one is rejected, and §4.3 rejects a NON by
+ * ignoring it (as the core does any NON it rejects): nothing is sent, no
+ * NON 4.02, and no handler runs -- nor for its duplicate.
+ */
+START_TEST(test_non_bad_critical_ignored)
+{
+	struct ucoap_msg m;
+
+	ucoap_ep_set_default_handler(ep, on_changed, NULL);
+	req_init(&m, UCOAP_TYPE_NON, UCOAP_GET, (uint16_t)(100 + _i));
+	ucoap_msg_add_opt(&m, UCOAP_OPT_URI_PATH, "x", 1);
+	add_bad(&m, (enum bad_kind)_i);
+	input(&m);
+	input(&m);
+	ck_assert_uint_eq(net->nlog, 0);
+	ck_assert_int_eq(calls, 0);
+}
+END_TEST
+
+/* A bad critical option outranks Proxy-Uri: the NON is still ignored. */
+START_TEST(test_non_bad_critical_with_proxy_uri_ignored)
+{
+	struct ucoap_msg m;
+
+	req_init(&m, UCOAP_TYPE_NON, UCOAP_GET, 110);
+	ucoap_msg_add_opt(&m, UCOAP_OPT_PROXY_URI, proxy_uri,
+			  strlen(proxy_uri));
+	add_bad(&m, BAD_UNKNOWN);
+	input(&m);
+	ck_assert_uint_eq(net->nlog, 0);
+}
+END_TEST
+
+/* After an ignored NON, the endpoint serves the next request as usual. */
+START_TEST(test_non_after_ignored_served)
+{
+	struct ucoap_msg m;
+
+	ucoap_ep_set_default_handler(ep, on_changed, NULL);
+	req_init(&m, UCOAP_TYPE_NON, UCOAP_PUT, 111);
+	add_bad(&m, BAD_UNKNOWN);
+	input(&m);
+	ck_assert_uint_eq(net->nlog, 0);
+	req_init(&m, UCOAP_TYPE_NON, UCOAP_PUT, 112);
+	input(&m);
+	ck_assert_uint_eq(net->nlog, 1);
+	expect_answer(UCOAP_TYPE_NON, UCOAP_CHANGED);
+	ck_assert_int_eq(calls, 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("server_refusals");
@@ -221,6 +319,14 @@ int main(void)
 	tcase_add_test(tc, test_proxy_uri_non_gets_non_505);
 	tcase_add_test(tc, test_proxy_uri_duplicate_same_505);
 	tcase_add_test(tc, test_plain_request_still_handled);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bad_critical");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_con_bad_critical_402, 0, BAD_KINDS);
+	tcase_add_loop_test(tc, test_non_bad_critical_ignored, 0, BAD_KINDS);
+	tcase_add_test(tc, test_non_bad_critical_with_proxy_uri_ignored);
+	tcase_add_test(tc, test_non_after_ignored_served);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -81,13 +81,15 @@ expect "v:1 t:ACK c:2.05 [ Content-Format:application/json ] :: '[1,2]'"
 coap -m put -e 'plain' "$u/cf"
 expect "v:1 t:ACK c:2.05 [ Content-Format:text/plain ] :: 'none'"
 
-# An unrecognised critical option (odd number, RFC 7252 §5.4.1) gets 4.02,
-# for a CON piggybacked and for a NON as a NON; an unknown elective one
-# (even) is ignored.
+# An unrecognised critical option (odd number, RFC 7252 §5.4.1) gets 4.02
+# piggybacked for a CON; a NON is rejected, silently (§4.3); an unknown
+# elective one (even) is ignored.
 coap -O 65001,x "$u/hello"
 expect "v:1 t:ACK c:4.02 [ ]"
-coap -N -O 65001,x "$u/hello"
-expect "v:1 t:NON c:4.02 [ ]"
+coap -B 1 -N -O 65001,x "$u/hello"
+if grep -qE '^v:1 t:[A-Z]+ c:[2-5]\.' "$tmp/trace"; then
+	fail "NON with 65001 answered (trace: $(cat "$tmp/trace"))"
+fi
 coap -O 65000,x "$u/hello"
 expect "v:1 t:ACK c:2.05 [ Content-Format:text/plain ] :: 'hello'"
 

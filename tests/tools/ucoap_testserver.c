@@ -26,7 +26,7 @@
  *              CON); PUT: N becomes the payload's number, notified now
  *              (CON), 2.04.
  * Anything else gets the core's 4.04; unknown critical options the
- * core's 4.02.
+ * core's 4.02 (a CON) or silence (a NON).
  *
  * With --reset it runs no endpoint: it answers every CON it can decode
  * with RST and ignores the rest, so a client's Reset path can be tested
