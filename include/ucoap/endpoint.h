@@ -111,13 +111,17 @@ struct ucoap_env_ops {
 	int (*random)(void *user, void *buf, size_t len);
 };
 
+#define UCOAP_MAX_EXCHANGES 65534u
+
 struct ucoap_ep_config {
 	uint32_t ack_timeout_ms;  /* ACK_TIMEOUT, default 2000 */
 	double ack_random_factor; /* ACK_RANDOM_FACTOR, default 1.5, >= 1 */
 	uint32_t max_retransmit;  /* MAX_RETRANSMIT, default 4 */
 	/*
 	 * Requests of ours awaiting an answer. A send while all are in use
-	 * fails (returns 0 / UCOAP_ERR_FULL). Default 64.
+	 * fails (returns 0 / UCOAP_ERR_FULL). Default 64, at most
+	 * UCOAP_MAX_EXCHANGES: fewer than the 65535 non-zero message ids, so
+	 * a fresh one is always free even when all go to one peer.
 	 */
 	uint32_t max_exchanges;
 	/*

@@ -56,9 +56,9 @@ static bool config_valid(const struct ucoap_ep_config *c)
 	return c->ack_timeout_ms > 0 && c->ack_timeout_ms <= 3600000 &&
 	       c->ack_random_factor >= 1.0 && c->ack_random_factor <= 16.0 &&
 	       c->max_retransmit <= 20 && c->max_exchanges > 0 &&
-	       c->max_exchanges <= 1u << 20 && c->dedup_entries > 0 &&
-	       c->dedup_entries <= 1u << 24 && c->max_message_size >= 64 &&
-	       c->max_message_size <= RX_CAP &&
+	       c->max_exchanges <= UCOAP_MAX_EXCHANGES &&
+	       c->dedup_entries > 0 && c->dedup_entries <= 1u << 24 &&
+	       c->max_message_size >= 64 && c->max_message_size <= RX_CAP &&
 	       c->dedup_bytes >= c->max_message_size &&
 	       c->max_observers <= 1u << 20 &&
 	       c->max_observations <= 1u << 20 && c->max_body_size >= 16 &&
@@ -101,7 +101,8 @@ int ucoap_ep_initial_rto(struct ucoap_ep *ep, uint32_t *out)
 /*
  * A fresh message id (§4.4: sequential from a random start), never 0 (the
  * microCoAPy-style calls use 0 for failure) and never one an open exchange
- * with @peer still uses.
+ * with @peer still uses. There are fewer exchanges than non-zero ids
+ * (UCOAP_MAX_EXCHANGES), so one is always free and the loop ends.
  */
 uint16_t ucoap_ep_new_mid(struct ucoap_ep *ep,
 			  const struct ucoap_addr_key *peer)
@@ -112,16 +113,6 @@ uint16_t ucoap_ep_new_mid(struct ucoap_ep *ep,
 		if (mid != 0 && !ucoap_extable_by_mid(&ep->ex, peer, mid))
 			return mid;
 	}
-}
-
-uint16_t ucoap_ep_peek_mid(struct ucoap_ep *ep,
-			   const struct ucoap_addr_key *peer)
-{
-	uint16_t mid = ucoap_ep_new_mid(ep, peer);
-
-	/* Nothing took it: the next call finds it free again. */
-	ep->next_mid = mid;
-	return mid;
 }
 
 /* ---- sending ---- */

@@ -106,9 +106,6 @@ int ucoap_ep_initial_rto(struct ucoap_ep *ep, uint32_t *out);
 /* A fresh message id for @peer (endpoint.c says which). */
 uint16_t ucoap_ep_new_mid(struct ucoap_ep *ep,
 			  const struct ucoap_addr_key *peer);
-/* The id the next ucoap_ep_new_mid(@peer) returns, not taken yet. */
-uint16_t ucoap_ep_peek_mid(struct ucoap_ep *ep,
-			   const struct ucoap_addr_key *peer);
 /* Send @len bytes to @to: 0, UCOAP_ERR_STATE (no socket) or UCOAP_ERR_IO. */
 int ucoap_ep_send_raw(struct ucoap_ep *ep, const uint8_t *buf, size_t len,
 		      const struct ucoap_addr *to);

@@ -197,10 +197,8 @@ void ucoap_obs_registration_answer(struct ucoap_ep *ep, struct ucoap_msg *resp)
 		/*
 		 * §3.6: an RST to a NON answer (a NON registration's, RFC
 		 * 7252 §5.2.3) ends it as one to a NON notification does.
-		 * server.c gives that answer the next fresh id right after
-		 * this call.
 		 */
-		ob->last_mid = ucoap_ep_peek_mid(ep, &ob->akey);
+		ob->last_mid = resp->mid;
 		ob->has_last_mid = true;
 	}
 }

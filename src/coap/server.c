@@ -90,8 +90,6 @@ int ucoap_ep_respond(struct ucoap_ep *ep, struct ucoap_msg *resp)
 	/* RFC 7641: a notification, or the answer to a registration. */
 	if (h->notify)
 		return ucoap_obs_send_notification(ep, resp);
-	if (reg)
-		ucoap_obs_registration_answer(ep, resp);
 	/*
 	 * §5.2.1: a CON is answered piggybacked in the ACK with its message
 	 * id; §5.2.3: a NON gets a NON with a fresh id (microCoAPy answered it
@@ -104,6 +102,9 @@ int ucoap_ep_respond(struct ucoap_ep *ep, struct ucoap_msg *resp)
 		resp->type = UCOAP_TYPE_NON;
 		resp->mid = ucoap_ep_new_mid(ep, &h->key);
 	}
+	/* After the id: an RST to a NON answer names it (RFC 7641 §3.6). */
+	if (reg)
+		ucoap_obs_registration_answer(ep, resp);
 	resp->token_len = h->req->token_len;
 	memcpy(resp->token, h->req->token, h->req->token_len);
 	/* RFC 7959: a body larger than a block goes out block by block. */

@@ -757,6 +757,16 @@ START_TEST(test_config_validation)
 	ucoap_ep_config_init(&cfg);
 	cfg.max_exchanges = 0;
 	ck_assert_ptr_null(ucoap_ep_new(&cfg, &fn_env, net));
+	/* as many as the non-zero message ids: none would be left */
+	cfg.max_exchanges = UCOAP_MAX_EXCHANGES + 1;
+	ck_assert_ptr_null(ucoap_ep_new(&cfg, &fn_env, net));
+	cfg.max_exchanges = UCOAP_MAX_EXCHANGES;
+	cfg.max_message_size = 64;
+	cfg.dedup_bytes = 64;
+	e = ucoap_ep_new(&cfg, &fn_env, net);
+	ck_assert_ptr_nonnull(e);
+	ucoap_ep_free(e);
+	ucoap_ep_config_init(&cfg);
 	/* NULL config and env: the defaults. */
 	e = ucoap_ep_new(NULL, NULL, NULL);
 	ck_assert_ptr_nonnull(e);
