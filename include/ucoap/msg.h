@@ -222,7 +222,8 @@ const struct ucoap_opt *ucoap_msg_find_next(const struct ucoap_msg *m,
 					    const struct ucoap_opt *prev);
 /*
  * Read the uint option @num into *@out. Returns 0, UCOAP_ERR_NOENT when it
- * is absent, UCOAP_ERR_INVAL when longer than 4 bytes.
+ * is absent, UCOAP_ERR_INVAL when longer than 4 bytes or than RFC 7252's
+ * table allows for @num (§5.4.3: then it is not that option).
  */
 int ucoap_msg_get_uint(const struct ucoap_msg *m, uint16_t num, uint32_t *out);
 /* The Content-Format, or UCOAP_CF_NONE when absent or malformed. */

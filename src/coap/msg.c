@@ -401,10 +401,16 @@ const struct ucoap_opt *ucoap_msg_find_next(const struct ucoap_msg *m,
 int ucoap_msg_get_uint(const struct ucoap_msg *m, uint16_t num, uint32_t *out)
 {
 	const struct ucoap_opt *o = ucoap_msg_find(m, num);
+	const struct ucoap_opt_info *info = ucoap_opt_info(num);
 
 	if (!o)
 		return UCOAP_ERR_NOENT;
-	if (o->len > 4)
+	/*
+	 * §5.4.3: a value longer than the option allows is not that option
+	 * (a 4-byte Observe is no registration); critical ones never get
+	 * this far (ucoap_msg_bad_critical).
+	 */
+	if (o->len > 4 || (info && o->len > info->max_len))
 		return UCOAP_ERR_INVAL;
 	*out = ucoap_uint_decode(ucoap_opt_value(o), o->len);
 	return 0;

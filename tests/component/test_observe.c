@@ -35,12 +35,15 @@ static void on_obs(struct ucoap_ep *e, const struct ucoap_msg *req,
 	struct res *r = user;
 	struct ucoap_msg m;
 	char text[16];
-	uint32_t v;
+	uint32_t v = 0;
+	int got;
 
 	(void)from;
 	r->runs++;
+	/* Also an Observe get_uint refuses (too long): accept must, too. */
+	got = ucoap_msg_get_uint(req, UCOAP_OPT_OBSERVE, &v);
 	if (r->observable && !ucoap_ep_notifying(e) &&
-	    ucoap_msg_get_uint(req, UCOAP_OPT_OBSERVE, &v) == 0 && v == 0)
+	    ((got == 0 && v == 0) || got == UCOAP_ERR_INVAL))
 		r->accept_rc = ucoap_ep_observe_accept(e, r);
 	ucoap_msg_init(&m, UCOAP_TYPE_ACK, r->code ? r->code : UCOAP_CONTENT);
 	snprintf(text, sizeof(text), "v%d", r->state);

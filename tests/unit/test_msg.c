@@ -759,6 +759,12 @@ START_TEST(get_uint_errors)
 	ck_assert_int_eq(ucoap_msg_add_opt(&m, 28, "\x00\x01", 2), 0);
 	ck_assert_int_eq(ucoap_msg_get_uint(&m, 28, &v), 0);
 	ck_assert_uint_eq(v, 1);
+	/* Observe is 0-3 bytes (RFC 7641 §2): a 4-byte one is not Observe. */
+	ck_assert_int_eq(
+	    ucoap_msg_add_opt(&m, UCOAP_OPT_OBSERVE, "\0\0\0\0", 4), 0);
+	ck_assert_int_eq(ucoap_msg_get_uint(&m, UCOAP_OPT_OBSERVE, &v),
+			 UCOAP_ERR_INVAL);
+	ck_assert_uint_eq(v, 1);
 }
 END_TEST
 
