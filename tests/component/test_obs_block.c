@@ -137,11 +137,7 @@ static void block(uint8_t type, uint8_t code, uint16_t mid, uint32_t token,
 
 	body(gen, whole);
 	ck_assert_int_eq(ucoap_block_slice(BODY_LEN, &b, &off, &n, &b.more), 0);
-	ucoap_msg_init(&m, type, code);
-	m.mid = mid;
-	m.token_len = 4;
-	for (int i = 0; i < 4; i++)
-		m.token[i] = (uint8_t)(token >> (24 - 8 * i));
+	fn_msg_init(&m, type, code, mid, token);
 	if (etag)
 		ck_assert_int_eq(
 		    ucoap_msg_add_opt(&m, UCOAP_OPT_ETAG, &etag, 1), 0);
@@ -167,11 +163,7 @@ static void small(uint8_t type, uint8_t code, uint16_t mid, uint32_t token,
 	uint8_t buf[128];
 	size_t len;
 
-	ucoap_msg_init(&m, type, code);
-	m.mid = mid;
-	m.token_len = 4;
-	for (int i = 0; i < 4; i++)
-		m.token[i] = (uint8_t)(token >> (24 - 8 * i));
+	fn_msg_init(&m, type, code, mid, token);
 	if (observe >= 0)
 		ck_assert_int_eq(ucoap_msg_add_uint(&m, UCOAP_OPT_OBSERVE,
 						    (uint32_t)observe),

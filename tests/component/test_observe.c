@@ -178,11 +178,7 @@ static void inject_long_observe(const struct ucoap_addr *from, uint8_t type,
 	uint8_t buf[64];
 	size_t len;
 
-	ucoap_msg_init(&m, type, code);
-	m.mid = mid;
-	m.token_len = 4;
-	for (int i = 0; i < 4; i++)
-		m.token[i] = (uint8_t)(token >> (24 - 8 * i));
+	fn_msg_init(&m, type, code, mid, token);
 	ck_assert_int_eq(ucoap_msg_add_opt(&m, UCOAP_OPT_OBSERVE, val, 4), 0);
 	if (UCOAP_CODE_CLASS(code) == 0)
 		ck_assert_int_eq(ucoap_msg_set_uri(&m, "obs"), 0);

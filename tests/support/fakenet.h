@@ -369,4 +369,15 @@ static inline struct ucoap_msg fn_last_msg(const struct fakenet *net)
 	return fn_msg(net, net->nlog - 1);
 }
 
+/* @m: a message of @type and @code with id @mid and the 4-byte @token. */
+static inline void fn_msg_init(struct ucoap_msg *m, uint8_t type, uint8_t code,
+			       uint16_t mid, uint32_t token)
+{
+	ucoap_msg_init(m, type, code);
+	m->mid = mid;
+	m->token_len = 4;
+	for (int i = 0; i < 4; i++)
+		m->token[i] = (uint8_t)(token >> (24 - 8 * i));
+}
+
 #endif
