@@ -528,6 +528,14 @@ static void publish_busy(struct gw_bridge *b, const char *result_topic)
 		result_out(b, result_topic, json, (size_t)n, &p);
 }
 
+static const char *default_filter(const struct gw_config *cfg, char *buf,
+				  size_t cap)
+{
+	int n = snprintf(buf, cap, "%s/#", cfg->gateway.base_topic);
+
+	return n < 0 || (size_t)n >= cap ? NULL : buf;
+}
+
 void gw_downlink_on_message(void *user, const struct gw_mqtt_msg *msg)
 {
 	struct gw_bridge *b = user;
@@ -535,7 +543,7 @@ void gw_downlink_on_message(void *user, const struct gw_mqtt_msg *msg)
 	struct gw_seg segs[GW_TOPIC_MAX_LEVELS];
 	struct command c = {.dev = -1};
 	struct gw_down_slot *sl;
-	char result[DOWN_TOPIC_MAX];
+	char result[DOWN_TOPIC_MAX], def[DOWN_TOPIC_MAX];
 	struct gw_match m;
 	uint32_t id;
 	int n, w;
@@ -550,6 +558,13 @@ void gw_downlink_on_message(void *user, const struct gw_mqtt_msg *msg)
 				  &id, &m) == 0) {
 		const struct gw_config_downlink *r = &cfg->downlink[id];
 
+		/*
+		 * The copy the winning route's filter brought, not one an
+		 * overlapping filter (another route, a ps/ observer's
+		 * topic) brought as well: a command runs once.
+		 */
+		if (!gw_mqtt_msg_via(b->mqtt, msg, r->topic.text))
+			return;
 		/* A restart must not replay `set` commands to actuators. */
 		if (msg->retain && !r->accept_retained) {
 			gw_debug("%s: retained command ignored", msg->topic);
@@ -558,6 +573,9 @@ void gw_downlink_on_message(void *user, const struct gw_mqtt_msg *msg)
 		if (!resolve_explicit(b, r, &m, &c))
 			return;
 	} else if (cfg->gateway.default_routes) {
+		if (!gw_mqtt_msg_via(b->mqtt, msg,
+				     default_filter(cfg, def, sizeof(def))))
+			return;
 		if (!resolve_default(b, segs, (unsigned)n, &c))
 			return;
 		if (msg->retain) {
@@ -637,14 +655,6 @@ void gw_downlink_tick(struct gw_bridge *b, uint64_t now)
 			finish(sl, "timeout", NULL);
 		}
 	}
-}
-
-static const char *default_filter(const struct gw_config *cfg, char *buf,
-				  size_t cap)
-{
-	int n = snprintf(buf, cap, "%s/#", cfg->gateway.base_topic);
-
-	return n < 0 || (size_t)n >= cap ? NULL : buf;
 }
 
 /*

@@ -55,8 +55,12 @@ struct sub {
 	struct sub *next;
 	unsigned refs; /* >= 1 while listed */
 	int qos;       /* the highest asked for since the first reference */
+	uint32_t id;   /* MQTT 5 Subscription Identifier (§3.8.2.1.2) */
 	char filter[];
 };
+
+/* MQTT 5 §3.8.2.1.2: a Variable Byte Integer, 1 to 268,435,455. */
+#define SUB_ID_MAX 268435455u
 
 struct gw_mqtt {
 	struct mosquitto *mosq;
@@ -87,6 +91,8 @@ struct gw_mqtt {
 
 	struct gw_mqtt_queue q; /* waiting and handed: the queue_limit */
 	struct sub *subs;
+	uint32_t last_sub_id;
+	bool sub_ids; /* the broker takes Subscription Identifiers */
 
 	bool publishing; /* inside mosquitto_publish */
 	bool early_done; /* ...and its on_publish already ran */
@@ -229,15 +235,26 @@ nomem:
 
 static int send_sub(struct gw_mqtt *m, const struct sub *s)
 {
+	mosquitto_property *props = NULL;
 	int rc;
 
-	if (m->protocol == GW_MQTT_V5)
-		/* No Local (MQTT 5 §3.8.3.1): never receive our own
-		 * publishes, so an uplink cannot loop back as a command. */
+	if (m->protocol == GW_MQTT_V5) {
+		/*
+		 * The identifier tells which of our subscriptions brought a
+		 * message (gw_mqtt_msg_via). No Local (MQTT 5 §3.8.3.1):
+		 * never receive our own publishes, so an uplink cannot loop
+		 * back as a command.
+		 */
+		if (m->sub_ids && mosquitto_property_add_varint(
+				      &props, MQTT_PROP_SUBSCRIPTION_IDENTIFIER,
+				      s->id) != MOSQ_ERR_SUCCESS)
+			return -ENOMEM;
 		rc = mosquitto_subscribe_v5(m->mosq, NULL, s->filter, s->qos,
-					    MQTT_SUB_OPT_NO_LOCAL, NULL);
-	else
+					    MQTT_SUB_OPT_NO_LOCAL, props);
+		mosquitto_property_free_all(&props);
+	} else {
 		rc = mosquitto_subscribe(m->mosq, NULL, s->filter, s->qos);
+	}
 	if (rc != MOSQ_ERR_SUCCESS) {
 		gw_warn("mqtt: subscribe \"%s\": %s", s->filter,
 			mosquitto_strerror(rc));
@@ -251,10 +268,10 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 {
 	struct gw_mqtt *m = obj;
 	const struct sub *s;
+	uint8_t avail = 1;
 
 	(void)mosq;
 	(void)flags;
-	(void)props;
 	if (rc != 0) {
 		m->refused = true;
 		/* Refused (bad credentials, ...): libmosquitto closes the
@@ -278,6 +295,11 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 	gw_mqtt_queue_forget_qos0(&m->q);
 	gw_notice("mqtt: connected to %s:%u (MQTT %s)", m->host, m->port,
 		  m->protocol == GW_MQTT_V5 ? "5" : "3.1.1");
+	/* MQTT 5 §3.2.2.3.12: absent means available. */
+	if (props)
+		mosquitto_property_read_byte(
+		    props, MQTT_PROP_SUBSCRIPTION_ID_AVAILABLE, &avail, false);
+	m->sub_ids = m->protocol == GW_MQTT_V5 && avail;
 	for (s = m->subs; s; s = s->next)
 		send_sub(m, s);
 	if (m->will_topic && m->birth_payload &&
@@ -333,6 +355,17 @@ static void on_message_cb(struct mosquitto *mosq, void *obj,
 	out.qos = msg->qos;
 	out.retain = msg->retain;
 	if (props) {
+		const mosquitto_property *p;
+		uint32_t id;
+
+		/* One per matching subscription of ours (MQTT 5 §3.3.4). */
+		p = mosquitto_property_read_varint(
+		    props, MQTT_PROP_SUBSCRIPTION_IDENTIFIER, &id, false);
+		while (p && out.n_sub_ids < GW_MQTT_MSG_SUB_IDS) {
+			out.sub_ids[out.n_sub_ids++] = id;
+			p = mosquitto_property_read_varint(
+			    p, MQTT_PROP_SUBSCRIPTION_IDENTIFIER, &id, true);
+		}
 		/* These copy (libmosquitto's API); downlink is not the hot
 		 * path. Freed right after the callback. */
 		mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC,
@@ -789,11 +822,26 @@ int gw_mqtt_subscribe(struct gw_mqtt *m, const char *filter, int qos)
 	memcpy(s->filter, filter, len);
 	s->refs = 1;
 	s->qos = qos;
+	s->id = m->last_sub_id = m->last_sub_id % SUB_ID_MAX + 1;
 	s->next = m->subs;
 	m->subs = s;
 	if (m->st == ST_CONNECTED)
 		send_sub(m, s);
 	return 0;
+}
+
+bool gw_mqtt_msg_via(const struct gw_mqtt *m, const struct gw_mqtt_msg *msg,
+		     const char *filter)
+{
+	const struct sub *s;
+
+	if (msg->n_sub_ids == 0)
+		return true; /* MQTT 3.1.1, or a broker without identifiers */
+	s = filter ? sub_find(m, filter) : NULL;
+	for (unsigned i = 0; s && i < msg->n_sub_ids; i++)
+		if (msg->sub_ids[i] == s->id)
+			return true;
+	return false;
 }
 
 int gw_mqtt_resubscribe(struct gw_mqtt *m, const char *filter)

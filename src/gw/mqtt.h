@@ -93,6 +93,8 @@ struct gw_mqtt_opts {
  * Received message, as seen by cbs.on_message. Every pointer is valid only
  * until on_message returns. topic and response_topic are NUL-terminated.
  */
+#define GW_MQTT_MSG_SUB_IDS 8
+
 struct gw_mqtt_msg {
 	const char *topic;
 	const void *payload;
@@ -104,6 +106,9 @@ struct gw_mqtt_msg {
 	const char *response_topic; /* MQTT v5 Response Topic, or NULL */
 	const void *correlation;    /* MQTT v5 Correlation Data, or NULL */
 	size_t correlation_len;
+	/* MQTT v5: the identifiers of our subscriptions it came through */
+	uint32_t sub_ids[GW_MQTT_MSG_SUB_IDS];
+	unsigned n_sub_ids;
 };
 
 /*
@@ -239,6 +244,19 @@ int gw_mqtt_subscribe(struct gw_mqtt *m, const char *filter, int qos);
  * QoS stays. Returns 0, or -ENOENT when @filter is not held (NULL too).
  */
 int gw_mqtt_unsubscribe(struct gw_mqtt *m, const char *filter);
+
+/*
+ * Did @msg come through our subscription to @filter? A broker sends a
+ * message once per matching subscription (mosquitto does) or once for all
+ * (MQTT 5 §3.3.4), so where filters overlap -- B/# for the default
+ * commands and a ps/ observer's exact topic, two downlink routes -- each
+ * owner takes only the copy its own filter brought, and a command runs
+ * once. With MQTT 5 the copies say so (Subscription Identifiers); without
+ * (3.1.1, or a broker that does not take them) there is no telling, and
+ * every copy counts: true.
+ */
+bool gw_mqtt_msg_via(const struct gw_mqtt *m, const struct gw_mqtt_msg *msg,
+		     const char *filter);
 
 /*
  * Send SUBSCRIBE for @filter again, held already (by anyone), with its

@@ -606,7 +606,8 @@ bool gw_pubsub_on_message(struct gw_pubsub *ps, const struct gw_mqtt_msg *msg)
 	struct ps_topic *t = topic_find(ps, msg->topic);
 	bool answered = false;
 
-	if (!t)
+	/* A copy another owner's overlapping filter brought is theirs. */
+	if (!t || !gw_mqtt_msg_via(ps->b->mqtt, msg, t->name))
 		return false;
 	if (msg->retain) {
 		for (unsigned i = 0; i < GW_PUBSUB_WAITERS && t->used; i++) {

@@ -374,6 +374,71 @@ static void mark_and_wait(struct gw_mqtt *m, const struct broker *b,
 	ck_assert(rx_has_topic(r));
 }
 
+/* Which of our filters each copy of ov/x came through. */
+struct via_rx {
+	struct gw_mqtt *m;
+	struct rx r; /* for mark_and_wait */
+	int copies, via_wild, via_exact, via_other, without_ids;
+};
+
+static void via_msg(void *user, const struct gw_mqtt_msg *msg)
+{
+	struct via_rx *v = user;
+
+	rx_msg(&v->r, msg);
+	if (strcmp(msg->topic, "ov/x"))
+		return;
+	v->copies++;
+	v->via_wild += gw_mqtt_msg_via(v->m, msg, "ov/#");
+	v->via_exact += gw_mqtt_msg_via(v->m, msg, "ov/x");
+	v->via_other += gw_mqtt_msg_via(v->m, msg, "mark/#");
+	v->without_ids += msg->n_sub_ids == 0;
+}
+
+static const struct gw_mqtt_cbs via_cbs = {NULL, NULL, via_msg};
+
+/*
+ * Two of our filters match one message: mosquitto sends an MQTT 5 client
+ * a copy for each, and each copy says which subscription it came through,
+ * so each owner takes one; with 3.1.1 nothing tells, and every copy
+ * counts.
+ */
+START_TEST(test_overlapping_filters_via)
+{
+	int protocol = _i ? GW_MQTT_V311 : GW_MQTT_V5;
+	struct broker b;
+	struct via_rx v = {0};
+
+	broker_init(&b, false, NULL);
+	broker_start(&b);
+	v.m = client(&b, protocol, 100, &via_cbs, &v);
+	ck_assert_int_eq(gw_mqtt_subscribe(v.m, "ov/#", 1), 0);
+	ck_assert_int_eq(gw_mqtt_subscribe(v.m, "ov/x", 1), 0);
+	ck_assert_int_eq(gw_mqtt_subscribe(v.m, "mark/#", 1), 0);
+	connect_now(v.m);
+	mark_and_wait(v.m, &b, &v.r);
+	v.r.n = 0;
+	pub(&b, "ov/x", "1", NULL);
+	mark_and_wait(v.m, &b, &v.r);
+	if (protocol == GW_MQTT_V5) {
+		/* mosquitto 2.0: one copy per subscription with an id */
+		ck_assert_int_eq(v.copies, 2);
+		ck_assert_int_eq(v.without_ids, 0);
+		ck_assert_int_eq(v.via_wild, 1);
+		ck_assert_int_eq(v.via_exact, 1);
+		ck_assert_int_eq(v.via_other, 0);
+	} else {
+		/* mosquitto 2.0 sends a 3.1.1 client one copy */
+		ck_assert_int_ge(v.copies, 1);
+		ck_assert_int_eq(v.without_ids, v.copies);
+		ck_assert_int_eq(v.via_wild, v.copies);
+		ck_assert_int_eq(v.via_exact, v.copies);
+	}
+	gw_mqtt_free(v.m);
+	broker_cleanup(&b);
+}
+END_TEST
+
 START_TEST(test_subscribe_v5_response_topic)
 {
 	static const char *const v5[] = {
@@ -889,6 +954,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_v5_publish);
 	tcase_add_test(tc, test_v5_properties_sent);
 	tcase_add_test(tc, test_subscribe_v5_response_topic);
+	tcase_add_loop_test(tc, test_overlapping_filters_via, 0, 2);
 	tcase_add_test(tc, test_no_local_v5);
 	tcase_add_test(tc, test_will_on_kill);
 	tcase_add_test(tc, test_shutdown_publishes_offline);
