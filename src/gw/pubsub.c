@@ -70,8 +70,10 @@ struct ps_topic {
 	int qos;
 	bool observed; /* observers registered (count them to be sure) */
 	bool have_last;
+	bool have_ret; /* the last retained message seen: its length, hash */
 	unsigned waiters;
-	size_t last_len;
+	size_t last_len, ret_len;
+	uint32_t ret_hash;
 	char name[GW_PUBSUB_TOPIC_MAX];
 	uint8_t last[GW_PUBSUB_LAST_MAX];
 };
@@ -497,6 +499,19 @@ static void do_get(struct gw_pubsub *ps, struct ucoap_ep *ep,
 
 /* ---- Observe ps/<topic> (RFC 7641) ---- */
 
+/* FNV-1a: a cheap fingerprint of a payload or document. */
+static uint32_t fnv1a(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
 static void remember(struct ps_topic *t, const void *payload, size_t len)
 {
 	t->have_last = len <= sizeof(t->last);
@@ -591,11 +606,28 @@ void gw_pubsub_on_notify(struct gw_pubsub *ps, struct ucoap_ep *ep,
 static void observed_message(struct gw_pubsub *ps, struct ps_topic *t,
 			     bool retained, const void *payload, size_t len)
 {
-	bool repeat = retained && t->have_last && t->last_len == len &&
-		      (len == 0 || memcmp(t->last, payload, len) == 0);
-
-	if (!t->observed || repeat)
+	if (!t->observed)
 		return;
+	if (retained) {
+		/*
+		 * The broker sends its retained message at every
+		 * (re)subscription -- a lookup's (GET ps/), a reconnect's --
+		 * not when it changes: the same one again is no news, and
+		 * may be older than what came live since (RFC 7641 §4.2: a
+		 * notification is the current state).
+		 */
+		uint32_t h = fnv1a(payload, len);
+		bool known =
+		    t->have_ret && t->ret_len == len && t->ret_hash == h;
+		bool repeat = t->have_last && t->last_len == len &&
+			      (len == 0 || memcmp(t->last, payload, len) == 0);
+
+		t->have_ret = true;
+		t->ret_len = len;
+		t->ret_hash = h;
+		if (known || repeat)
+			return;
+	}
 	remember(t, payload, len);
 	notify(ps, t, PS_NOTIFY, payload, len);
 	topic_release(ps, t);
@@ -896,19 +928,15 @@ static size_t write_doc(struct ps_wk *wk, size_t n, const struct ucoap_msg *req,
 }
 
 /*
- * The document's ETag, a hash (FNV-1a) of its bytes: a client reading it
- * block by block learns from a changed ETag that a reload changed it
- * between two blocks (RFC 7959 §2.4), and can tell a changed document
- * from the one it has (RFC 7252 §5.10.6).
+ * The document's ETag, a hash of its bytes: a client reading it block by
+ * block learns from a changed ETag that a reload changed it between two
+ * blocks (RFC 7959 §2.4), and can tell a changed document from the one it
+ * has (RFC 7252 §5.10.6).
  */
 static void doc_etag(const char *doc, size_t len, uint8_t tag[4])
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = fnv1a(doc, len);
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= (uint8_t)doc[i];
-		h *= 16777619u;
-	}
 	tag[0] = (uint8_t)(h >> 24);
 	tag[1] = (uint8_t)(h >> 16);
 	tag[2] = (uint8_t)(h >> 8);
