@@ -270,6 +270,7 @@ int gw_template_expand(const struct gw_template *t,
 		       const struct gw_expand_ctx *ctx, char *buf, size_t cap)
 {
 	size_t pos = 0;
+	bool lead = false; /* an empty rest began the text */
 
 	if (cap == 0)
 		return -ENOSPC;
@@ -277,11 +278,14 @@ int gw_template_expand(const struct gw_template *t,
 		const struct gw_tmpl_part *part = &t->parts[i];
 		const struct gw_seg *segs = NULL;
 		unsigned n = 0;
-		bool ok;
+		bool ok, skip;
 
 		switch (part->kind) {
 		case GW_TMPL_LIT:
-			ok = put(buf, cap, &pos, part->lit, part->len);
+			/* "{1}/t" with an empty rest is "t", not "/t". */
+			skip = lead && part->len > 0 && part->lit[0] == '/';
+			ok = put(buf, cap, &pos, part->lit + skip,
+				 part->len - skip);
 			break;
 		case GW_TMPL_DEVICE:
 			if (!ctx || !ctx->device)
@@ -308,10 +312,15 @@ int gw_template_expand(const struct gw_template *t,
 			if (n == 0 && pos > 0 && buf[pos - 1] == '/')
 				pos--;
 			ok = put_segs(buf, cap, &pos, segs, n);
+			if (n == 0 && pos == 0) {
+				lead = true;
+				continue;
+			}
 			break;
 		default:
 			goto novalue;
 		}
+		lead = false;
 		if (!ok) {
 			buf[0] = '\0';
 			return -ENOSPC;

@@ -160,6 +160,10 @@ START_TEST(template_expand)
 	ck_assert_int_eq(rc, 7);
 	ctx.npath = 0;
 	ck_assert_str_eq(expand("B/D/{path}", 2, &ctx, &rc), "B/D");
+	/* at the start, the '/' after it: no empty first level */
+	ck_assert_str_eq(expand("{2}/t", 2, &ctx, &rc), "t");
+	ck_assert_str_eq(expand("{path}/x/{2}/y", 2, &ctx, &rc), "x/y");
+	ck_assert_str_eq(expand("{2}/{1}", 2, &ctx, &rc), "t1");
 
 	/* values missing from the context */
 	ctx.device = NULL;
