@@ -535,12 +535,20 @@ void gw_ha_free(struct gw_ha *ha)
 
 void gw_ha_on_connect(struct gw_ha *ha, uint64_t now_ms)
 {
-	if (!ha->enabled)
-		return;
-	announce_all(ha);
-	/* Force the stats out at the next tick: the broker may be new. */
-	ha->stats[0] = '\0';
-	ha->stats_at = 0;
+	if (ha->enabled) {
+		announce_all(ha);
+		/* Force the stats out at the next tick: the broker may be
+		 * new. */
+		ha->stats[0] = '\0';
+		ha->stats_at = 0;
+	} else if (!ha->scanned && !ha->scanning) {
+		/*
+		 * Disabled: what an earlier run announced goes, so Home
+		 * Assistant shows no entities of ours (the scan below finds
+		 * every document of this gateway stale), and the stats too.
+		 */
+		publish(ha, ha->stats_topic, "", "delete");
+	}
 	if (!ha->scanned && !ha->scanning) {
 		int rc = ha->io.subscribe(ha->io.user, ha->scan_filter, 0);
 

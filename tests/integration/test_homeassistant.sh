@@ -6,7 +6,8 @@
 # device availability going online and offline (availability_timeout 2 s),
 # CBOR -> JSON and SenML split on uplink routes, and an end-to-end switch:
 # an MQTT command reaches a CoAP relay as a PUT and its new state comes
-# back on the state topic.
+# back on the state topic. A run with Home Assistant disabled deletes what
+# an earlier run announced.
 . "$(dirname "$0")/lib.sh"
 
 P=homeassistant
@@ -250,5 +251,16 @@ start_gateway "$WORK/gw.conf"
 check_true "run 3: the door it announced in run 2 is deleted at start-up" \
 	wait_until 10 retained_is "$T_DOOR" ""
 check_true "run 3: the others stay" retained_is_not_empty "$T_LED"
+stop_gateway
+
+# -- disabled since the last run: its entities and stats go at start-up --
+sed -i 's/^  enabled = true;/  enabled = false;/' "$WORK/gw.conf"
+start_gateway "$WORK/gw.conf"
+check_true "run 4 (disabled): the LED it announced before is deleted" \
+	wait_until 10 retained_is "$T_LED" ""
+check_true "run 4: the gateway's own entities too" wait_until 5 retained_is "$T_CONN" ""
+check_true "run 4: the retained stats too" wait_until 5 retained_is "$B/bridge/stats" ""
+check_eq "run 4: another system's config is still left alone" '{"unique_id":"z2m_0x1234_x"}' \
+	"$(mqtt_retained "$P/sensor/other/x/config")"
 stop_gateway
 finish
