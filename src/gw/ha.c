@@ -74,10 +74,29 @@ static char *sanitised(const char *in)
 }
 
 /* An entity id slug: lower case [a-z0-9_] (Home Assistant's rule). */
+/*
+ * The object id part of an entity id as Home Assistant accepts it
+ * (valid_entity_id): [a-z0-9_], no '_' first or last, no "__" -- from
+ * names that may hold capitals, '-' and such runs of '_'.
+ */
 static void slug(char *s)
 {
-	for (; s && *s; s++)
-		*s = *s == '-' ? '_' : (char)tolower((unsigned char)*s);
+	char *w = s;
+
+	if (!s)
+		return;
+	for (const char *r = s; *r; r++) {
+		char c = *r == '-' ? '_' : (char)tolower((unsigned char)*r);
+
+		if (c == '_' && (w == s || w[-1] == '_'))
+			continue;
+		*w++ = c;
+	}
+	if (w > s && w[-1] == '_')
+		w--;
+	if (w == s)
+		*w++ = 'x'; /* nothing but '_' and '-' */
+	*w = '\0';
 }
 
 /* ---- Building the documents ---- */

@@ -156,6 +156,29 @@ START_TEST(sensor_document)
 }
 END_TEST
 
+/* Names Home Assistant would refuse as an entity id are tidied up. */
+START_TEST(entity_id_tidied)
+{
+	struct gw_config *cfg = load_text(
+	    "gateway = { id = \"pi-garden\"; base_topic = \"cb\"; };\n"
+	    "devices = ( { name = \"_K--1\"; address = \"192.0.2.10\"; } "
+	    ");\n",
+	    "homeassistant = { enabled = true; entities = (\n"
+	    "  { device = \"_K--1\"; component = \"switch\"; object_id = "
+	    "\"relay_\"; command_topic = \"r/set\"; } ); };\n");
+	struct gw_ha_doc *d;
+	size_t n;
+	cJSON *o;
+
+	ck_assert_int_eq(gw_ha_build(cfg, "cb", &d, &n), 0);
+	o = doc_at(d, n, P "/switch/pi-garden__K--1/relay_/config");
+	ck_assert_str_eq(str(o, "default_entity_id"), "switch.k_1_relay");
+	cJSON_Delete(o);
+	gw_ha_docs_free(d, n);
+	gw_config_free(cfg);
+}
+END_TEST
+
 START_TEST(other_components)
 {
 	struct gw_config *cfg = load_text(base_conf, entities_conf);
@@ -560,6 +583,7 @@ int main(void)
 
 	tcase_add_test(tc, sensor_document);
 	tcase_add_test(tc, other_components);
+	tcase_add_test(tc, entity_id_tidied);
 	tcase_add_test(tc, gateway_entities);
 	tcase_add_test(tc, disabled_builds_nothing);
 	tcase_add_test(tc, sanitise);
