@@ -427,6 +427,36 @@ static void topic_release(struct gw_pubsub *ps, struct ps_topic *t)
 	t->used = false;
 }
 
+/* FNV-1a: a cheap fingerprint of a payload or document. */
+static uint32_t fnv1a(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/*
+ * An ETag for a representation, a hash of its bytes: a client reading
+ * it block by block learns from a changed ETag that it changed between
+ * two blocks (RFC 7959 §2.4) -- a retained message or .well-known/core
+ * after a reload -- and can tell a changed one from the one it has (RFC
+ * 7252 §5.10.6).
+ */
+static void etag_of(const void *p, size_t len, uint8_t tag[4])
+{
+	uint32_t h = fnv1a(p, len);
+
+	tag[0] = (uint8_t)(h >> 24);
+	tag[1] = (uint8_t)(h >> 16);
+	tag[2] = (uint8_t)(h >> 8);
+	tag[3] = (uint8_t)h;
+}
+
 /* ---- GET ps/<topic> ---- */
 
 static void waiter_done(struct gw_pubsub *ps, struct ps_waiter *w, uint8_t code,
@@ -434,9 +464,14 @@ static void waiter_done(struct gw_pubsub *ps, struct ps_waiter *w, uint8_t code,
 {
 	struct ps_topic *t = &ps->topics[w->topic];
 	struct ucoap_msg resp;
+	uint8_t etag[4];
 	int rc;
 
 	ucoap_msg_init(&resp, 0, code);
+	if (code == UCOAP_CONTENT) {
+		etag_of(payload, len, etag);
+		ucoap_msg_add_opt(&resp, UCOAP_OPT_ETAG, etag, sizeof(etag));
+	}
 	resp.payload = len ? payload : NULL;
 	resp.payload_len = len;
 	rc = ucoap_ep_respond_deferred(w->ep, &w->d, &resp, NULL, NULL);
@@ -476,8 +511,9 @@ static void do_get(struct gw_pubsub *ps, struct ucoap_ep *ep,
 		return;
 	}
 	/*
-	 * A GET joining one already waiting shares its answer: the retained
-	 * message that comes for it is the current one for both.
+	 * A GET joining one already waiting shares its answer: the
+	 * retained message that comes for it is the current one for
+	 * both.
 	 */
 	fresh = t->waiters == 0;
 	if (fresh && topic_subscribe(ps, t, q->qos) < 0) {
@@ -498,19 +534,6 @@ static void do_get(struct gw_pubsub *ps, struct ucoap_ep *ep,
 }
 
 /* ---- Observe ps/<topic> (RFC 7641) ---- */
-
-/* FNV-1a: a cheap fingerprint of a payload or document. */
-static uint32_t fnv1a(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= b[i];
-		h *= 16777619u;
-	}
-	return h;
-}
 
 static void remember(struct ps_topic *t, const void *payload, size_t len)
 {
@@ -585,6 +608,7 @@ void gw_pubsub_on_notify(struct gw_pubsub *ps, struct ucoap_ep *ep,
 {
 	struct ps_topic *t = ps->cur.t;
 	struct ucoap_msg resp;
+	uint8_t etag[4];
 
 	(void)req;
 	if (!t)
@@ -597,6 +621,8 @@ void gw_pubsub_on_notify(struct gw_pubsub *ps, struct ucoap_ep *ep,
 		return;
 	}
 	ucoap_msg_init(&resp, 0, UCOAP_CONTENT);
+	etag_of(ps->cur.payload, ps->cur.len, etag);
+	ucoap_msg_add_opt(&resp, UCOAP_OPT_ETAG, etag, sizeof(etag));
 	resp.payload = ps->cur.len ? ps->cur.payload : NULL;
 	resp.payload_len = ps->cur.len;
 	ucoap_ep_respond(ep, &resp);
@@ -927,22 +953,6 @@ static size_t write_doc(struct ps_wk *wk, size_t n, const struct ucoap_msg *req,
 	return len;
 }
 
-/*
- * The document's ETag, a hash of its bytes: a client reading it block by
- * block learns from a changed ETag that a reload changed it between two
- * blocks (RFC 7959 §2.4), and can tell a changed document from the one it
- * has (RFC 7252 §5.10.6).
- */
-static void doc_etag(const char *doc, size_t len, uint8_t tag[4])
-{
-	uint32_t h = fnv1a(doc, len);
-
-	tag[0] = (uint8_t)(h >> 24);
-	tag[1] = (uint8_t)(h >> 16);
-	tag[2] = (uint8_t)(h >> 8);
-	tag[3] = (uint8_t)h;
-}
-
 static void do_wellknown(struct gw_pubsub *ps, struct ucoap_ep *ep,
 			 const struct ucoap_msg *req, int dev)
 {
@@ -978,7 +988,7 @@ static void do_wellknown(struct gw_pubsub *ps, struct ucoap_ep *ep,
 			ls.left_out, ps->wk.doc_cap);
 	}
 	ucoap_msg_init(&resp, 0, UCOAP_CONTENT);
-	doc_etag(ps->wk.doc, len, etag);
+	etag_of(ps->wk.doc, len, etag);
 	ucoap_msg_add_opt(&resp, UCOAP_OPT_ETAG, etag, sizeof(etag));
 	ucoap_msg_add_uint(&resp, UCOAP_OPT_CONTENT_FORMAT,
 			   UCOAP_CF_LINK_FORMAT);

@@ -55,9 +55,10 @@ check_answer "DELETE ps/pub/a: 4.05" "ACK 4.05" "$(gw_req -m DELETE -p ps/pub/a)
 mqtt_pub -r -t sub/r -m hello
 out=$(coap-client-notls -B 5 "$(coap_uri ps/sub/r)" 2>&1)
 check_eq "GET ps/sub/r: the retained message" "hello" "$out"
-# A separate response (RFC 7252 §5.2.2): the empty ACK, then a CON.
-check_eq "GET ps/sub/r over rawcoap: empty ACK, then CON 2.05" \
-	"ACK 0.00|CON 2.05 pl=hello" "$(gw_req -n 2 -T 51 -p ps/sub/r | paste -sd '|')"
+# A separate response (RFC 7252 §5.2.2): the empty ACK, then a CON, with
+# the message's ETag (0x4f9f2cab: the FNV-1a hash of "hello").
+check_eq "GET ps/sub/r over rawcoap: empty ACK, then CON 2.05 with an ETag" \
+	"ACK 0.00|CON 2.05 ETag=0x4f9f2cab pl=hello" "$(gw_req -n 2 -T 51 -p ps/sub/r | paste -sd '|')"
 check_eq "GET ps/sub/none: 4.04" "ACK 0.00|CON 4.04" \
 	"$(gw_req -n 2 -T 52 -p ps/sub/none | paste -sd '|')"
 check_answer "GET outside the subscribe patterns: 4.03" "ACK 4.03" "$(gw_req -p ps/pub/a)"
