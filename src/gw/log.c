@@ -25,6 +25,11 @@ void gw_log_set_level(int max_level)
 	log_max = max_level;
 }
 
+bool gw_log_to_journal(void)
+{
+	return log_journal;
+}
+
 bool gw_log_enabled(int level)
 {
 	return level <= log_max;

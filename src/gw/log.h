@@ -21,6 +21,8 @@ enum gw_log_level {
 /* Show messages up to @max_level; detect journald from the environment. */
 void gw_log_init(int max_level);
 void gw_log_set_level(int max_level);
+/* True when stderr is the journal, i.e. gw_log() writes "<N>" prefixes. */
+bool gw_log_to_journal(void);
 bool gw_log_enabled(int level);
 void gw_log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -48,16 +48,6 @@ struct daemon {
 	char last_status[256];
 };
 
-static void report_problem(void *user, const char *file, unsigned line,
-			   const char *msg)
-{
-	(void)user;
-	if (line > 0)
-		fprintf(stderr, "%s:%u: %s\n", file, line, msg);
-	else
-		fprintf(stderr, "%s: %s\n", file, msg);
-}
-
 /* A reload problem goes to the log (the journal), not only to stderr. */
 static void log_problem(void *user, const char *file, unsigned line,
 			const char *msg)
@@ -67,6 +57,25 @@ static void log_problem(void *user, const char *file, unsigned line,
 		gw_err("%s:%u: %s", file, line, msg);
 	else
 		gw_err("%s: %s", file, msg);
+}
+
+/*
+ * A problem found at start (@user points to the -t flag). Plain
+ * "FILE:LINE: message" for a human; but a service started by systemd
+ * must give the journal the "<3>" prefix, or the reason it failed is
+ * stored at info level and hidden by "journalctl -p warning".
+ */
+static void report_problem(void *user, const char *file, unsigned line,
+			   const char *msg)
+{
+	const bool *check = user;
+
+	if (!*check && gw_log_to_journal())
+		log_problem(NULL, file, line, msg);
+	else if (line > 0)
+		fprintf(stderr, "%s:%u: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", file, msg);
 }
 
 static void reload(struct daemon *d)
@@ -277,7 +286,7 @@ int main(int argc, char **argv)
 
 	gw_log_init(level);
 	gw_service_init();
-	if (gw_config_load(d.config_path, &cfg, report_problem, NULL) < 0)
+	if (gw_config_load(d.config_path, &cfg, report_problem, &check) < 0)
 		return EXIT_CONFIG;
 	if (check) {
 		printf("%s: ok\n", d.config_path);

@@ -2,7 +2,8 @@
 # The command line and config validation: -V, -h, a bad option (usage on
 # stderr, exit 2), --check-config on good configs ("FILE: ok", exit 0) and
 # on bad ones (one "FILE:LINE: message" per problem on stderr, exit 1, with
-# the right line), a config error at startup (exit 1), a port in use
+# the right line), a config error at startup (exit 1; "<3>" first under
+# journald, as every log line), a port in use
 # (exit 3). Every bad config has its one mistake on a line of its own.
 . "$(dirname "$0")/lib.sh"
 
@@ -165,7 +166,26 @@ check_eq "valid @include: ok" "0 $WORK/main2.conf: ok" "$RC $OUT"
 printf '%s\n' '# a' 'coap = { bogus = 1; };' >"$WORK/start-bad.conf"
 timeout 10 "$COAPBRIDGE" -c "$WORK/start-bad.conf" >"$WORK/out" 2>"$WORK/err"
 check_eq "start with a bad config: exit 1" "1" "$?"
-check_match "start with a bad config: FILE:LINE on stderr" "$(re_escape "$WORK/start-bad.conf"):2: " "$(cat "$WORK/err")"
+check_match "start with a bad config: plain FILE:LINE on stderr" "(^|$nl)$(re_escape "$WORK/start-bad.conf"):2: " "$(cat "$WORK/err")"
+
+# Under journald (JOURNAL_STREAM is the device:inode of stderr, as systemd
+# sets it) the same line carries the "<3>" error priority, or journald
+# stores why the service failed at info level; -t, read by a human, stays
+# plain.
+: >"$WORK/err"
+js=$(stat -c '%d:%i' "$WORK/err")
+JOURNAL_STREAM=$js timeout 10 "$COAPBRIDGE" -c "$WORK/start-bad.conf" >"$WORK/out" 2>>"$WORK/err"
+check_eq "start with a bad config under journald: exit 1" "1" "$?"
+check_match "start with a bad config under journald: <3>FILE:LINE" "(^|$nl)<3>$(re_escape "$WORK/start-bad.conf"):2: [^ ]" "$(cat "$WORK/err")"
+check_no_match "start with a bad config under journald: no line without a priority" "(^|$nl)[^<]" "$(cat "$WORK/err")"
+: >"$WORK/err"
+JOURNAL_STREAM=$js timeout 10 "$COAPBRIDGE" -c "$WORK/does-not-exist.conf" >"$WORK/out" 2>>"$WORK/err"
+check_eq "start with a missing config file under journald: exit 1" "1" "$?"
+check_match "start with a missing config file under journald: <3>FILE" "^<3>.*does-not-exist\.conf" "$(cat "$WORK/err")"
+: >"$WORK/err"
+JOURNAL_STREAM=$js "$COAPBRIDGE" -t -c "$WORK/start-bad.conf" >"$WORK/out" 2>>"$WORK/err"
+check_eq "-t under journald: exit 1" "1" "$?"
+check_match "-t under journald: plain FILE:LINE" "^$(re_escape "$WORK/start-bad.conf"):2: [^ ]" "$(cat "$WORK/err")"
 timeout 10 "$COAPBRIDGE" -c "$WORK/does-not-exist.conf" >"$WORK/out" 2>"$WORK/err"
 check_eq "start with a missing config file: exit 1" "1" "$?"
 check_match "start with a missing config file: names the file" "does-not-exist\.conf" "$(cat "$WORK/err")"
