@@ -5,11 +5,14 @@
  */
 #include "mqtt.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -27,6 +30,10 @@
 #define BACKOFF_MAX_MS 60000u
 /* A TCP connect or CONNACK that takes longer than this is abandoned. */
 #define CONNECT_TIMEOUT_MS 10000u
+/* A name lookup (in glibc's resolver thread) is given this long, and
+ * checked this often while it runs. */
+#define RESOLVE_TIMEOUT_MS 30000u
+#define RESOLVE_POLL_MS    20u
 /* loop_misc (keepalive PINGREQ and PINGRESP timeout) runs at least this
  * often; keepalive is >= 5 s so one second is plenty. */
 #define MISC_INTERVAL_MS 1000u
@@ -41,6 +48,7 @@
 enum state {
 	ST_IDLE,       /* created, gw_mqtt_start not called */
 	ST_WAITING,    /* no connection; next attempt at retry_at */
+	ST_RESOLVING,  /* looking the broker's name up (getaddrinfo_a) */
 	ST_CONNECTING, /* TCP/TLS connect or CONNECT sent, no CONNACK yet */
 	ST_CONNECTED,  /* CONNACK success */
 	ST_STOPPED,    /* gw_mqtt_shutdown done */
@@ -68,6 +76,9 @@ struct gw_mqtt {
 	void *user;
 
 	char *host;
+	bool host_is_name;     /* not an address literal: looked up first */
+	struct lookup *lookup; /* in flight (ST_RESOLVING), or NULL */
+	uint64_t resolve_deadline_ms;
 	uint16_t port;
 	int protocol;
 	int keepalive;
@@ -146,6 +157,58 @@ static void schedule_retry(struct gw_mqtt *m)
 	m->st_out.connected = false;
 	m->retry_at_ms = m->now_ms + b * 3u / 4u + rnd(m) % (b / 2u + 1u);
 	m->backoff_ms = b * 2u > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b * 2u;
+}
+
+/*
+ * libmosquitto looks the broker's name up with a blocking getaddrinfo()
+ * inside connect, which would stall the whole loop -- CoAP, the systemd
+ * watchdog, signals -- for as long as a slow or dead DNS server takes
+ * (10 s and more with glibc's defaults: long enough for the watchdog to
+ * kill us). So a name is looked up first with getaddrinfo_a(), which
+ * runs it in glibc's resolver thread, and libmosquitto is asked to
+ * connect only once that lookup succeeded: its own lookup then meets an
+ * answering server. (libmosquitto gets the name, not the address, as its
+ * TLS check needs the name.)
+ */
+struct lookup {
+	struct gaicb cb;
+	struct addrinfo hints;
+	struct lookup *next; /* abandoned ones, see lookup_drop */
+	char name[];         /* ours: glibc may still read it after we go */
+};
+
+/* Lookups glibc could not cancel: freed once they are done. Reachable
+ * from here, so the sanitizer does not call them leaks at exit. */
+static struct lookup *abandoned;
+
+static void lookup_free(struct lookup *l)
+{
+	if (l->cb.ar_result)
+		freeaddrinfo(l->cb.ar_result);
+	free(l);
+}
+
+/* Done with @l, finished or not. */
+static void lookup_drop(struct lookup *l)
+{
+	struct lookup **pp = &abandoned;
+
+	if (gai_cancel(&l->cb) == EAI_NOTCANCELED) {
+		l->next = abandoned;
+		abandoned = l;
+	} else {
+		lookup_free(l);
+	}
+	while (*pp) {
+		struct lookup *a = *pp;
+
+		if (gai_error(&a->cb) == EAI_INPROGRESS) {
+			pp = &a->next;
+		} else {
+			*pp = a->next;
+			lookup_free(a);
+		}
+	}
 }
 
 static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid,
@@ -486,6 +549,12 @@ struct gw_mqtt *gw_mqtt_new(const struct gw_mqtt_opts *o,
 	if (lib_users++ == 0)
 		mosquitto_lib_init();
 	m->host = dup_opt(o->host, &fail);
+	if (m->host) {
+		unsigned char a[sizeof(struct in6_addr)];
+
+		m->host_is_name = inet_pton(AF_INET, m->host, a) != 1 &&
+				  inet_pton(AF_INET6, m->host, a) != 1;
+	}
 	m->will_topic = dup_opt(o->will_topic, &fail);
 	m->will_payload = dup_opt(o->will_payload, &fail);
 	m->birth_payload = dup_opt(o->birth_payload, &fail);
@@ -552,6 +621,8 @@ void gw_mqtt_free(struct gw_mqtt *m)
 
 	if (!m)
 		return;
+	if (m->lookup)
+		lookup_drop(m->lookup);
 	if (m->mosq)
 		mosquitto_destroy(m->mosq);
 	if (--lib_users == 0)
@@ -568,12 +639,74 @@ void gw_mqtt_free(struct gw_mqtt *m)
 	free(m);
 }
 
+static void connect_now(struct gw_mqtt *m);
+
+static void lookup_start(struct gw_mqtt *m)
+{
+	size_t n = strlen(m->host) + 1;
+	struct lookup *l = calloc(1, sizeof(*l) + n);
+	struct gaicb *list[1];
+	struct sigevent sev = {.sigev_notify = SIGEV_NONE};
+	int rc;
+
+	if (!l) {
+		schedule_retry(m);
+		return;
+	}
+	memcpy(l->name, m->host, n);
+	l->hints.ai_socktype = SOCK_STREAM;
+	l->cb.ar_name = l->name;
+	l->cb.ar_request = &l->hints;
+	list[0] = &l->cb;
+	rc = getaddrinfo_a(GAI_NOWAIT, list, 1, &sev);
+	if (rc != 0) {
+		free(l);
+		schedule_retry(m);
+		if (gw_log_ratelimit(&m->rl_conn, m->now_ms, 0.2, 5.0))
+			gw_warn("mqtt: cannot look %s up: %s", m->host,
+				gai_strerror(rc));
+		return;
+	}
+	m->lookup = l;
+	m->st = ST_RESOLVING;
+	m->resolve_deadline_ms = m->now_ms + RESOLVE_TIMEOUT_MS;
+}
+
+/* ST_RESOLVING: has the lookup ended? */
+static void lookup_check(struct gw_mqtt *m)
+{
+	int e = gai_error(&m->lookup->cb);
+
+	if (e == EAI_INPROGRESS && m->now_ms < m->resolve_deadline_ms)
+		return;
+	lookup_drop(m->lookup);
+	m->lookup = NULL;
+	if (e == 0) {
+		connect_now(m);
+		return;
+	}
+	schedule_retry(m);
+	if (gw_log_ratelimit(&m->rl_conn, m->now_ms, 0.2, 5.0))
+		gw_warn(
+		    "mqtt: cannot look %s up: %s; retrying in %llu ms", m->host,
+		    e == EAI_INPROGRESS ? "no answer in time" : gai_strerror(e),
+		    (unsigned long long)(m->retry_at_ms - m->now_ms));
+}
+
 static void attempt(struct gw_mqtt *m)
+{
+	if (gw_log_ratelimit(&m->rl_conn, m->now_ms, 0.2, 5.0))
+		gw_info("mqtt: connecting to %s:%u", m->host, m->port);
+	if (m->host_is_name)
+		lookup_start(m);
+	else
+		connect_now(m);
+}
+
+static void connect_now(struct gw_mqtt *m)
 {
 	int rc;
 
-	if (gw_log_ratelimit(&m->rl_conn, m->now_ms, 0.2, 5.0))
-		gw_info("mqtt: connecting to %s:%u", m->host, m->port);
 	if (!m->ever_tried) {
 		m->ever_tried = true;
 		rc = mosquitto_connect_async(m->mosq, m->host, m->port,
@@ -653,6 +786,10 @@ int gw_mqtt_dispatch(struct gw_mqtt *m, short revents, uint64_t now_ms)
 		attempt(m);
 		return 0;
 	}
+	if (m->st == ST_RESOLVING) {
+		lookup_check(m);
+		return 0;
+	}
 	if (m->st != ST_CONNECTING && m->st != ST_CONNECTED)
 		return 0;
 
@@ -711,6 +848,8 @@ int gw_mqtt_next_timeout(const struct gw_mqtt *m, uint64_t now_ms)
 	case ST_WAITING:
 		due = m->retry_at_ms;
 		break;
+	case ST_RESOLVING:
+		return RESOLVE_POLL_MS;
 	case ST_CONNECTING:
 		due = m->last_misc_ms + MISC_INTERVAL_MS;
 		if (m->connect_deadline_ms < due)
