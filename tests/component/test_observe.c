@@ -268,16 +268,25 @@ START_TEST(test_con_on_request_and_every_24h)
 }
 END_TEST
 
+/* An observer of /obs and a first CON notification to it, returned. */
+static struct ucoap_msg first_con_notification(void)
+{
+	struct ucoap_msg m;
+
+	do_register(0x100, 0xA1);
+	R.state = 1;
+	notify(true, 1);
+	m = last();
+	ck_assert_uint_eq(m.type, UCOAP_TYPE_CON);
+	return m;
+}
+
 START_TEST(test_one_unacked_con_carries_newest_state)
 {
 	struct ucoap_msg m1, m2, m3;
 	unsigned before;
 
-	do_register(0x100, 0xA1);
-	R.state = 1;
-	notify(true, 1);
-	m1 = last();
-	ck_assert_uint_eq(m1.type, UCOAP_TYPE_CON);
+	m1 = first_con_notification();
 	/* Changes while it is unacknowledged: nothing new goes out... */
 	before = net->nlog;
 	R.state = 2;
@@ -333,11 +342,7 @@ START_TEST(test_ack_of_replaced_con_counts)
 	struct ucoap_msg m1, m2;
 	unsigned before;
 
-	do_register(0x100, 0xA1);
-	R.state = 1;
-	notify(true, 1);
-	m1 = last();
-	ck_assert_uint_eq(m1.type, UCOAP_TYPE_CON);
+	m1 = first_con_notification();
 	before = net->nlog;
 	for (int i = 0; i < UCOAP_MAX_RETRANSMIT; i++) {
 		net->now += ucoap_ep_next_timeout(ep);
