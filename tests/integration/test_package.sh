@@ -3,7 +3,8 @@
 # coapbridge_<version>_<arch>.deb from a scratch copy of the source tree, the
 # .deb holds exactly the expected files (and not the static core library or
 # its headers), /etc/coapbridge/coapbridge.conf is a conffile, the
-# maintainer scripts create the user and enable the service, and lintian
+# maintainer scripts create the user, enable the service, restart it on
+# upgrade and leave coapbridge.socket running over one, and lintian
 # reports no error and no warning.
 #
 # Kept fast: DEB_BUILD_OPTIONS=nocheck (the suite runs the tests itself)
@@ -91,6 +92,15 @@ grep -q "deb-systemd-helper enable 'coapbridge.service'" "$tmp/control/postinst"
 grep -q "deb-systemd-helper enable 'coapbridge.socket'" "$tmp/control/postinst" &&
 	! grep -q "debian-installed 'coapbridge.socket'" "$tmp/control/postinst" &&
 	err "postinst enables coapbridge.socket on install (it is the alternative start)"
+# Nothing starts the socket after an upgrade (it is not started on install),
+# so a preinst that stops it (run with "upgrade"; a prerm stop runs on
+# remove only) would leave socket activation dead until reboot.
+if [ -f "$tmp/control/preinst" ] &&
+	grep -n "deb-systemd-invoke stop .*'coapbridge\.socket'" "$tmp/control/preinst"; then
+	err "preinst stops coapbridge.socket on upgrade (above), and nothing starts it again"
+fi
+grep -Eq "deb-systemd-invoke (restart|\\\$_dh_action) 'coapbridge\.service'" "$tmp/control/postinst" ||
+	err "postinst does not restart coapbridge.service on upgrade"
 
 echo "== lintian"
 # lintian complains about running as root on stderr; that is not a tag.
