@@ -423,7 +423,23 @@ static int run(struct ucoap_ep *ep, struct outcome *out, uint64_t deadline,
 	return 0;
 }
 
-/* An --if-match, --etag or --token value: hex (an optional 0x), 0-8 bytes. */
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * An --if-match, --etag or --token value: hex (an optional 0x), 0-8 bytes.
+ * Digit by digit, not strtoul: that takes a sign or blanks ("-1", "+1",
+ * " 1") as a number, and a mistyped value must not become some other
+ * ETag or token.
+ */
 static int parse_hex(const char *s, uint8_t out[8], size_t *len)
 {
 	size_t n = 0;
@@ -431,11 +447,11 @@ static int parse_hex(const char *s, uint8_t out[8], size_t *len)
 	if (strncmp(s, "0x", 2) == 0)
 		s += 2;
 	for (; s[0] && s[1] && n < 8; s += 2) {
-		char byte[3] = {s[0], s[1], 0}, *end;
+		int hi = hex_digit(s[0]), lo = hex_digit(s[1]);
 
-		out[n++] = (uint8_t)strtoul(byte, &end, 16);
-		if (*end)
+		if (hi < 0 || lo < 0)
 			return -1;
+		out[n++] = (uint8_t)(hi << 4 | lo);
 	}
 	*len = n;
 	return *s ? -1 : 0;

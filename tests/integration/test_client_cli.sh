@@ -57,6 +57,19 @@ run 2 get coap://127.0.0.1/a --timeout
 expect_err_line "coapbridge-client: option '--timeout' needs a value"
 run 2 -x get coap://127.0.0.1/a
 expect_err_line "coapbridge-client: unknown option '-x'"
+# ETags and tokens are hex digit pairs only: a sign or a blank that
+# strtoul would take must not turn a typo into another value. (Should one
+# pass, it goes to a free port and times out fast, never to 5683.)
+nobody="coap://127.0.0.1:$("$FREEPORT")/a"
+for v in -1 +1 ' 1' 0x-1 0x+1 1g; do
+	run 2 get -t 0.2 --if-match "$v" "$nobody"
+	expect_err_line "coapbridge-client: bad ETag '$v' (1-8 bytes in hex)"
+	expect_usage_on_stderr
+	run 2 get -t 0.2 --etag "$v" "$nobody"
+	expect_err_line "coapbridge-client: bad ETag '$v' (1-8 bytes in hex)"
+	run 2 get -t 0.2 --token "$v" "$nobody"
+	expect_err_line "coapbridge-client: bad token '$v' (0-8 bytes in hex)"
+done
 
 # --- bad URIs: usage errors with the reason ---
 bad_uri() {
@@ -93,6 +106,9 @@ wait_ready "$tmp/srv.out" $!
 base="coap://127.0.0.1:$PORT"
 
 run 0 get "$base/hello"
+expect_out $'2.05 Content\nhello'
+# Both cases and the 0x prefix are hex.
+run 0 get "$base/hello" --token 0aF9 --if-match 0xA0f9
 expect_out $'2.05 Content\nhello'
 # Names resolve through getaddrinfo ("localhost" from /etc/hosts).
 run 0 get "coap://localhost:$PORT/hello"
