@@ -27,6 +27,7 @@ struct gw_ha {
 	 * only those are ever given back, another owner's never. */
 	bool status_held;
 	bool scanning, scanned; /* scanning: scan_filter held */
+	bool scan_stats;        /* disabled: stats_topic held while scanning */
 	uint64_t scan_end;
 	char stats[256]; /* last published */
 	uint64_t stats_at;
@@ -560,13 +561,6 @@ void gw_ha_on_connect(struct gw_ha *ha, uint64_t now_ms)
 		 * new. */
 		ha->stats[0] = '\0';
 		ha->stats_at = 0;
-	} else if (!ha->scanned && !ha->scanning) {
-		/*
-		 * Disabled: what an earlier run announced goes, so Home
-		 * Assistant shows no entities of ours (the scan below finds
-		 * every document of this gateway stale), and the stats too.
-		 */
-		publish(ha, ha->stats_topic, "", "delete");
 	}
 	if (!ha->scanned && !ha->scanning) {
 		int rc = ha->io.subscribe(ha->io.user, ha->scan_filter, 0);
@@ -578,7 +572,25 @@ void gw_ha_on_connect(struct gw_ha *ha, uint64_t now_ms)
 		}
 		ha->scanning = true;
 		ha->scan_end = now_ms + GW_HA_SCAN_MS;
+		/*
+		 * Disabled: what an earlier run announced goes, so Home
+		 * Assistant shows no entities of ours -- the scan finds every
+		 * document of this gateway stale -- nor its retained stats.
+		 */
+		ha->scan_stats =
+		    !ha->enabled &&
+		    ha->io.subscribe(ha->io.user, ha->stats_topic, 0) == 0;
 	}
+}
+
+static void scan_stop(struct gw_ha *ha)
+{
+	ha->io.unsubscribe(ha->io.user, ha->scan_filter);
+	if (ha->scan_stats)
+		ha->io.unsubscribe(ha->io.user, ha->stats_topic);
+	ha->scanning = false;
+	ha->scan_stats = false;
+	ha->scanned = true;
 }
 
 /* Is @topic <prefix>/<component>/<node_id>/<object_id>/config? */
@@ -635,6 +647,11 @@ bool gw_ha_on_message(struct gw_ha *ha, const char *topic, const void *payload,
 		/* Not only ours: a downlink route may listen there too. */
 		return false;
 	}
+	if (ha->scan_stats && retained && len > 0 &&
+	    strcmp(topic, ha->stats_topic) == 0) {
+		publish(ha, topic, "", "delete");
+		return false;
+	}
 	if (ha->scanning && is_config_topic(ha, topic)) {
 		/* Only what the broker kept from before counts. */
 		if (retained && len > 0)
@@ -648,11 +665,8 @@ void gw_ha_tick(struct gw_ha *ha, uint64_t now_ms, const struct gw_ha_stats *st)
 {
 	char json[sizeof(ha->stats)];
 
-	if (ha->scanning && now_ms >= ha->scan_end) {
-		ha->io.unsubscribe(ha->io.user, ha->scan_filter);
-		ha->scanning = false;
-		ha->scanned = true;
-	}
+	if (ha->scanning && now_ms >= ha->scan_end)
+		scan_stop(ha);
 	if (!ha->enabled || !st->connected ||
 	    (ha->stats_at && now_ms - ha->stats_at < GW_HA_STATS_MIN_MS))
 		return;
@@ -698,11 +712,8 @@ int gw_ha_reload(struct gw_ha *ha, const struct gw_config *cfg)
 	ha->docs = docs;
 	ha->n_docs = n;
 	/* The scan ends early: it read the old prefix with the old set. */
-	if (ha->scanning) {
-		ha->io.unsubscribe(ha->io.user, ha->scan_filter);
-		ha->scanning = false;
-		ha->scanned = true;
-	}
+	if (ha->scanning)
+		scan_stop(ha);
 	if (!take_names(ha, cfg)) {
 		free(old_status);
 		return -ENOMEM;
