@@ -457,6 +457,24 @@ static int parse_hex(const char *s, uint8_t out[8], size_t *len)
 	return *s ? -1 : 0;
 }
 
+/* A --count or --get-after value: decimal digits only, 1 to 1000000. */
+static int parse_count(const char *s, unsigned *out)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > 1000000)
+			return -1;
+	}
+	*out = (unsigned)v;
+	return v ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -580,15 +598,15 @@ int main(int argc, char **argv)
 			out.verbose = true;
 			break;
 		case 'C':
-			out.max_notifications =
-			    (unsigned)strtoul(optarg, &end, 10);
-			if (end == optarg || *end || !out.max_notifications)
-				return usage_error("bad count '%s'", optarg);
+			if (parse_count(optarg, &out.max_notifications) < 0)
+				return usage_error("bad count '%s' (1 to "
+						   "1000000)",
+						   optarg);
 			break;
 		case 'G':
-			get.after = (unsigned)strtoul(optarg, &end, 10);
-			if (end == optarg || *end || !get.after)
-				return usage_error("bad --get-after '%s'",
+			if (parse_count(optarg, &get.after) < 0)
+				return usage_error("bad --get-after '%s' (1 to "
+						   "1000000)",
 						   optarg);
 			break;
 		case 'S':

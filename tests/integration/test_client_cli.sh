@@ -70,6 +70,14 @@ for v in -1 +1 ' 1' 0x-1 0x+1 1g; do
 	run 2 get -t 0.2 --token "$v" "$nobody"
 	expect_err_line "coapbridge-client: bad token '$v' (0-8 bytes in hex)"
 done
+# --count and --get-after: decimal 1..1000000, digits only ("-1" would
+# otherwise wrap to 4294967295).
+for v in -1 +1 ' 1' 0 1000001 2x; do
+	run 2 observe -t 0.2 --count "$v" "$nobody"
+	expect_err_line "coapbridge-client: bad count '$v' (1 to 1000000)"
+	run 2 observe -t 0.2 --get-after "$v" "$nobody"
+	expect_err_line "coapbridge-client: bad --get-after '$v' (1 to 1000000)"
+done
 
 # --- bad URIs: usage errors with the reason ---
 bad_uri() {

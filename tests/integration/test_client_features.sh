@@ -20,9 +20,9 @@ expect_err_line "coapbridge-client: --count, --seconds and --get-after are for o
 run 2 get --get-after 1 coap://127.0.0.1/a
 expect_err_line "coapbridge-client: --count, --seconds and --get-after are for observe"
 run 2 observe --get-after 0 coap://127.0.0.1/a
-expect_err_line "coapbridge-client: bad --get-after '0'"
+expect_err_line "coapbridge-client: bad --get-after '0' (1 to 1000000)"
 run 2 observe --count 0 coap://127.0.0.1/a
-expect_err_line "coapbridge-client: bad count '0'"
+expect_err_line "coapbridge-client: bad count '0' (1 to 1000000)"
 run 2 observe --seconds -1 coap://127.0.0.1/a
 expect_err_line "coapbridge-client: bad seconds '-1'"
 run 0 --help
