@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int log_max = GW_LOG_NOTICE;
 static bool log_journal;
@@ -11,12 +13,19 @@ static bool log_journal;
 void gw_log_init(int max_level)
 {
 	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
 
 	/*
-	 * systemd sets JOURNAL_STREAM when stderr is connected to the journal;
-	 * the "<N>" prefix then carries the priority (sd-daemon(3)).
+	 * systemd sets JOURNAL_STREAM to the device:inode of stderr when that
+	 * is the journal; the "<N>" prefix then carries the priority
+	 * (sd-daemon(3)). Compared with stderr as it is (systemd.exec(5)):
+	 * inherited by a process whose stderr went elsewhere, it is stale.
 	 */
-	log_journal = js && *js;
+	log_journal = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+		      fstat(STDERR_FILENO, &st) == 0 &&
+		      (unsigned long long)st.st_dev == dev &&
+		      (unsigned long long)st.st_ino == ino;
 	log_max = max_level;
 }
 

@@ -186,6 +186,11 @@ check_match "start with a missing config file under journald: <3>FILE" "^<3>.*do
 JOURNAL_STREAM=$js "$COAPBRIDGE" -t -c "$WORK/start-bad.conf" >"$WORK/out" 2>>"$WORK/err"
 check_eq "-t under journald: exit 1" "1" "$?"
 check_match "-t under journald: plain FILE:LINE" "^$(re_escape "$WORK/start-bad.conf"):2: [^ ]" "$(cat "$WORK/err")"
+# A JOURNAL_STREAM inherited by a process whose stderr is elsewhere (here
+# another file) is stale: plain lines (systemd.exec(5) says to compare).
+: >"$WORK/err2"
+JOURNAL_STREAM=$js timeout 10 "$COAPBRIDGE" -c "$WORK/start-bad.conf" >"$WORK/out" 2>"$WORK/err2"
+check_match "a stale JOURNAL_STREAM: plain FILE:LINE" "^$(re_escape "$WORK/start-bad.conf"):2: [^ ]" "$(cat "$WORK/err2")"
 timeout 10 "$COAPBRIDGE" -c "$WORK/does-not-exist.conf" >"$WORK/out" 2>"$WORK/err"
 check_eq "start with a missing config file: exit 1" "1" "$?"
 check_match "start with a missing config file: names the file" "does-not-exist\.conf" "$(cat "$WORK/err")"
