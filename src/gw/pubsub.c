@@ -53,6 +53,7 @@
 #include "bridge_int.h"
 #include "log.h"
 #include "loop.h"
+#include "route.h"
 
 /* Seconds a device should wait before asking again (RFC 7252 §5.9.3.4). */
 #define PS_BUSY_MAX_AGE    5
@@ -427,19 +428,6 @@ static void topic_release(struct gw_pubsub *ps, struct ps_topic *t)
 	t->used = false;
 }
 
-/* FNV-1a: a cheap fingerprint of a payload or document. */
-static uint32_t fnv1a(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= b[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
 /*
  * An ETag for a representation, a hash of its bytes: a client reading
  * it block by block learns from a changed ETag that it changed between
@@ -449,7 +437,7 @@ static uint32_t fnv1a(const void *p, size_t len)
  */
 static void etag_of(const void *p, size_t len, uint8_t tag[4])
 {
-	uint32_t h = fnv1a(p, len);
+	uint32_t h = gw_fnv1a(p, len);
 
 	tag[0] = (uint8_t)(h >> 24);
 	tag[1] = (uint8_t)(h >> 16);
@@ -642,7 +630,7 @@ static void observed_message(struct gw_pubsub *ps, struct ps_topic *t,
 		 * may be older than what came live since (RFC 7641 §4.2: a
 		 * notification is the current state).
 		 */
-		uint32_t h = fnv1a(payload, len);
+		uint32_t h = gw_fnv1a(payload, len);
 		bool known =
 		    t->have_ret && t->ret_len == len && t->ret_hash == h;
 		bool repeat = t->have_last && t->last_len == len &&

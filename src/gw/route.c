@@ -359,18 +359,6 @@ struct gw_route_index {
 	size_t count;
 };
 
-/* FNV-1a: fast, and good enough for the short strings of a path. */
-static uint32_t seg_hash(const char *p, size_t len)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (uint8_t)p[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
 static void node_init(struct rnode *n)
 {
 	memset(n, 0, sizeof(*n));
@@ -515,7 +503,7 @@ int gw_route_index_add(struct gw_route_index *idx, const struct gw_pattern *p,
 			}
 			n = n->plus;
 		} else {
-			uint32_t h = seg_hash(s->lit, s->len);
+			uint32_t h = gw_fnv1a(s->lit, s->len);
 			struct rnode *k = kid_find(n, s->lit, s->len, h);
 
 			if (!k)
@@ -611,7 +599,7 @@ static void search_node(struct search *s, const struct rnode *node, unsigned i)
 	}
 	const struct gw_seg *seg = &s->segs[i];
 	const struct rnode *k =
-	    kid_find(node, seg->p, seg->len, seg_hash(seg->p, seg->len));
+	    kid_find(node, seg->p, seg->len, gw_fnv1a(seg->p, seg->len));
 	if (k)
 		search_node(s, k, i + 1);
 	if (node->plus && s->cur.ncap < GW_PATTERN_MAX_WILDCARDS) {

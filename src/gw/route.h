@@ -58,6 +58,23 @@ struct gw_seg {
  */
 int gw_path_split(const char *s, size_t len, struct gw_seg *segs, unsigned max);
 
+/*
+ * FNV-1a of @len bytes: fast, and good enough for the route index's
+ * segments and for fingerprints of payloads (pub/sub's ETags). Inline:
+ * the index hashes every segment of every request.
+ */
+static inline uint32_t gw_fnv1a(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
 /* ---- Patterns ---- */
 
 enum gw_pattern_kind {
