@@ -766,6 +766,19 @@ static void cli_on_response(struct ucoap_ep *ep, int status,
 	cli_finish(ep, t, 0, resp, from);
 }
 
+/*
+ * Encode @m without its payload (it is dropped from @m) into @buf
+ * (max_message_size): the header and options a transfer keeps to build
+ * its blocks from.
+ */
+static int encode_bare(const struct ucoap_ep *ep, struct ucoap_msg *m,
+		       uint8_t *buf, size_t *len)
+{
+	m->payload = NULL;
+	m->payload_len = 0;
+	return ucoap_msg_encode(m, buf, ep->cfg.max_message_size, len);
+}
+
 /* The largest SZX up to @szx whose block fits beside @hdr bytes. */
 static uint8_t fit_szx(const struct ucoap_ep *ep, uint8_t szx, size_t hdr)
 {
@@ -805,10 +818,7 @@ int ucoap_blk_client_request(struct ucoap_ep *ep, const struct ucoap_addr *to,
 	head = *req;
 	ucoap_msg_del_opt(&head, UCOAP_OPT_BLOCK1);
 	ucoap_msg_del_opt(&head, UCOAP_OPT_SIZE1);
-	head.payload = NULL;
-	head.payload_len = 0;
-	rc = ucoap_msg_encode(&head, t->req, ep->cfg.max_message_size,
-			      &t->req_len);
+	rc = encode_bare(ep, &head, t->req, &t->req_len);
 	if (rc < 0)
 		goto fail;
 	t->szx1 =
@@ -901,18 +911,12 @@ int ucoap_blk_client_follow(struct ucoap_ep *ep, const struct ucoap_addr *peer,
 	if (rc < 0)
 		goto fail;
 	ucoap_msg_del_opt(&m, UCOAP_OPT_OBSERVE);
-	m.payload = NULL;
-	m.payload_len = 0;
-	rc =
-	    ucoap_msg_encode(&m, t->req, ep->cfg.max_message_size, &t->req_len);
+	rc = encode_bare(ep, &m, t->req, &t->req_len);
 	if (rc < 0)
 		goto fail;
 	/* The header and options the whole notification is delivered with. */
 	m = *first;
-	m.payload = NULL;
-	m.payload_len = 0;
-	rc = ucoap_msg_encode(&m, t->head, ep->cfg.max_message_size,
-			      &t->head_len);
+	rc = encode_bare(ep, &m, t->head, &t->head_len);
 	if (rc < 0)
 		goto fail;
 	t->follow = true;
