@@ -865,7 +865,7 @@ bool ucoap_blk_client_takeover(struct ucoap_ep *ep, struct ucoap_exchange *x,
 	 * business (it fetches without Observe, on a token of its own).
 	 */
 	if (x->cb == cli_on_response || x->ack_completes || x->own_blocks ||
-	    ucoap_obs_get(m, &v) == 0 ||
+	    ucoap_msg_get_uint(m, UCOAP_OPT_OBSERVE, &v) == 0 ||
 	    ucoap_msg_get_block(m, UCOAP_OPT_BLOCK2, &b) < 0 || !b.more ||
 	    b.num != 0 || x->len > ep->cfg.max_message_size)
 		return false;

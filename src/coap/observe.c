@@ -78,16 +78,6 @@ static uint32_t next_seq(struct ucoap_obs *o)
 	return o->seq;
 }
 
-int ucoap_obs_get(const struct ucoap_msg *m, uint32_t *v)
-{
-	const struct ucoap_opt *o = ucoap_msg_find(m, UCOAP_OPT_OBSERVE);
-
-	if (!o || o->len > 3)
-		return UCOAP_ERR_NOENT;
-	*v = ucoap_uint_decode(ucoap_opt_value(o), o->len);
-	return 0;
-}
-
 /* ---- server role ---- */
 
 static struct ucoap_observer *find_observer(struct ucoap_obs *o,
@@ -158,7 +148,8 @@ int ucoap_ep_observe_accept(struct ucoap_ep *ep, const void *key)
 		return 0;
 	if (!h->active || h->answered || h->deferred)
 		return UCOAP_ERR_STATE;
-	if (!is_get(h->req->code) || ucoap_obs_get(h->req, &v) < 0 || v != 0)
+	if (!is_get(h->req->code) ||
+	    ucoap_msg_get_uint(h->req, UCOAP_OPT_OBSERVE, &v) < 0 || v != 0)
 		return UCOAP_ERR_INVAL;
 	if (h->obs)
 		return 0; /* accepted already */
@@ -627,7 +618,8 @@ static void on_response(struct ucoap_ep *ep, struct ucoap_observation *c,
 	 * notification's is (no Observe, a token of its own; the generic
 	 * takeover of block.c would re-send our Observe 0 on our token).
 	 */
-	if (ucoap_obs_get(m, &v) < 0 || UCOAP_CODE_CLASS(m->code) != 2) {
+	if (ucoap_msg_get_uint(m, UCOAP_OPT_OBSERVE, &v) < 0 ||
+	    UCOAP_CODE_CLASS(m->code) != 2) {
 		drop_fetch(ep, c);
 		if (UCOAP_CODE_CLASS(m->code) == 2 &&
 		    fetch_rest(ep, c, m, true))
@@ -684,7 +676,8 @@ bool ucoap_obs_stale_answer(const struct ucoap_exchange *x,
 	 * stale one is dropped as any stale notification is.
 	 */
 	return x->cb == on_exchange_done && c->has_seq &&
-	       UCOAP_CODE_CLASS(m->code) == 2 && ucoap_obs_get(m, &v) == 0 &&
+	       UCOAP_CODE_CLASS(m->code) == 2 &&
+	       ucoap_msg_get_uint(m, UCOAP_OPT_OBSERVE, &v) == 0 &&
 	       !fresh(c, v, now);
 }
 

@@ -97,13 +97,6 @@ int ucoap_obs_init(struct ucoap_obs *o, uint32_t nsrv, uint32_t ncli,
 		   size_t buf_size);
 void ucoap_obs_cleanup(struct ucoap_obs *o);
 
-/*
- * @m's Observe value into *@v: 0, or UCOAP_ERR_NOENT when absent or longer
- * than its 3 bytes (RFC 7641 §2) -- an elective option of a bad length is
- * treated as unrecognised, i.e. ignored (RFC 7252 §5.4.3).
- */
-int ucoap_obs_get(const struct ucoap_msg *m, uint32_t *v);
-
 /* A GET/FETCH is about to be handled: it ends any registration it names. */
 void ucoap_obs_on_request(struct ucoap_ep *ep);
 /*
