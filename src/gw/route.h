@@ -44,6 +44,12 @@
 #define GW_TOPIC_MAX_LEVELS 200
 /* MQTT 3.1.1 §1.5.3: a UTF-8 string is at most 65535 bytes. */
 #define GW_TOPIC_MAX_LEN 65535
+/*
+ * The size of the buffers the daemon expands topics and Uri-Paths into.
+ * Longer ones are refused where they are built (a template that expands
+ * past it is a 4.13 or an error on the result topic), not truncated.
+ */
+#define GW_TOPIC_BUF 1024
 
 /* A view of one path segment or topic level: borrowed, not NUL-terminated. */
 struct gw_seg {
